@@ -1,0 +1,254 @@
+"""The one typed settings object. Nothing else in Wingman reads the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+T = TypeVar("T")
+
+# A Sonnet the installed SDK knows and does not list as deprecated (checked in tests).
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Autonomy(StrEnum):
+    """How far the bot may act in an inbox, ordered off < draft < autopilot."""
+
+    OFF = "off"
+    DRAFT = "draft"
+    AUTOPILOT = "autopilot"
+
+    @property
+    def rank(self) -> int:
+        return list(Autonomy).index(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting Wingman reads, parsed and validated once at start-up.
+
+    Secrets are excluded from ``repr`` so a logged Settings never leaks them.
+    """
+
+    database_url: str = "sqlite:///var/wingman.db"
+    # None means "start the embedded Redis"; the supervisor then sets REDIS_URL for its children.
+    redis_url: str | None = None
+    chatwoot_url: str | None = None
+    chatwoot_account_id: int | None = None
+    chatwoot_bot_token: str | None = field(default=None, repr=False)
+    chatwoot_user_token: str | None = field(default=None, repr=False)
+    chatwoot_webhook_secret: str | None = field(default=None, repr=False)
+    chatwoot_timeout_seconds: float = 10.0
+    anthropic_api_key: str | None = field(default=None, repr=False)
+    anthropic_base_url: str | None = None
+    anthropic_model: str = DEFAULT_MODEL
+    reply_debounce_seconds: float = 30.0
+    reply_max_wait_seconds: float = 120.0
+    default_autonomy: Autonomy = Autonomy.DRAFT
+    admin_token: str | None = field(default=None, repr=False)
+    wingman_public_url: str = "http://localhost:8000"
+    wingman_config: str = "wingman.toml"
+    wingman_config_explicit: bool = False
+    port: int = 8000
+    bind_host: str = "0.0.0.0"
+    web_workers: int = 2
+    webhook_max_skew_seconds: float = 300.0
+    delivery_requeue_after_seconds: float = 60.0
+    delivery_sweep_interval_seconds: float = 60.0
+    delivery_retention_days: int = 30
+    delivery_prune_interval_seconds: float = 3600.0
+    log_level: str = "INFO"
+    var_dir: str = "var"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from a mapping of environment variables.
+
+        Empty strings count as unset, so ``.env.example`` can be copied as is.
+        """
+        env = {k: v.strip() for k, v in environ.items() if v is not None and v.strip() != ""}
+        port = _get(env, "PORT", _int_in(1, 65535), 8000)
+        debounce = _get(env, "REPLY_DEBOUNCE_SECONDS", _positive_float, 30.0)
+        max_wait = _get(env, "REPLY_MAX_WAIT_SECONDS", _positive_float, 120.0)
+        if max_wait < debounce:
+            raise SettingsError(
+                f"REPLY_MAX_WAIT_SECONDS ({max_wait:g}) must not be shorter than "
+                f"REPLY_DEBOUNCE_SECONDS ({debounce:g})"
+            )
+        chatwoot_url = _get(env, "CHATWOOT_URL", _http_url("CHATWOOT_URL"), None)
+        return cls(
+            database_url=_get(env, "DATABASE_URL", _database_url, cls.database_url),
+            redis_url=_get(env, "REDIS_URL", _redis_url, None),
+            chatwoot_url=chatwoot_url.rstrip("/") if chatwoot_url else None,
+            chatwoot_account_id=_get(env, "CHATWOOT_ACCOUNT_ID", _int_in(1, 2**63), None),
+            chatwoot_bot_token=env.get("CHATWOOT_BOT_TOKEN"),
+            chatwoot_user_token=env.get("CHATWOOT_USER_TOKEN"),
+            chatwoot_webhook_secret=env.get("CHATWOOT_WEBHOOK_SECRET"),
+            chatwoot_timeout_seconds=_get(env, "CHATWOOT_TIMEOUT_SECONDS", _positive_float, 10.0),
+            anthropic_api_key=env.get("ANTHROPIC_API_KEY"),
+            anthropic_base_url=_get(
+                env, "ANTHROPIC_BASE_URL", _http_url("ANTHROPIC_BASE_URL"), None
+            ),
+            anthropic_model=env.get("ANTHROPIC_MODEL", DEFAULT_MODEL),
+            reply_debounce_seconds=debounce,
+            reply_max_wait_seconds=max_wait,
+            default_autonomy=_get(env, "DEFAULT_AUTONOMY", _autonomy, Autonomy.DRAFT),
+            admin_token=env.get("ADMIN_TOKEN"),
+            wingman_public_url=_get(
+                env,
+                "WINGMAN_PUBLIC_URL",
+                _http_url("WINGMAN_PUBLIC_URL"),
+                f"http://localhost:{port}",
+            ).rstrip("/"),
+            wingman_config=env.get("WINGMAN_CONFIG", "wingman.toml"),
+            wingman_config_explicit="WINGMAN_CONFIG" in env,
+            port=port,
+            bind_host=env.get("WINGMAN_BIND", "0.0.0.0"),
+            web_workers=_get(env, "WEB_WORKERS", _int_in(1, 64), 2),
+            webhook_max_skew_seconds=_get(env, "WEBHOOK_MAX_SKEW_SECONDS", _positive_float, 300.0),
+            delivery_requeue_after_seconds=_get(
+                env, "DELIVERY_REQUEUE_AFTER_SECONDS", _positive_float, 60.0
+            ),
+            delivery_sweep_interval_seconds=_get(
+                env, "DELIVERY_SWEEP_INTERVAL_SECONDS", _positive_float, 60.0
+            ),
+            delivery_retention_days=_get(env, "DELIVERY_RETENTION_DAYS", _int_in(1, 36500), 30),
+            delivery_prune_interval_seconds=_get(
+                env, "DELIVERY_PRUNE_INTERVAL_SECONDS", _positive_float, 3600.0
+            ),
+            log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
+            var_dir=env.get("WINGMAN_VAR_DIR", "var"),
+        )
+
+    @classmethod
+    def load(cls, env_file: str | os.PathLike[str] = ".env") -> Settings:
+        """Settings from ``.env`` (if present) overlaid by the real environment."""
+        file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        return cls.from_env({**file_values, **os.environ})
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        return Path(self.var_dir).resolve() / "redis" / "redis.sock"
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"unix://{self.embedded_redis_socket}"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.wingman_public_url}/chatwoot/webhook"
+
+    def missing(self) -> list[str]:
+        """Settings the service can start without but needs to do its job."""
+        wanted = {
+            "CHATWOOT_URL": self.chatwoot_url,
+            "CHATWOOT_ACCOUNT_ID": self.chatwoot_account_id,
+            "CHATWOOT_BOT_TOKEN": self.chatwoot_bot_token,
+            "ANTHROPIC_API_KEY": self.anthropic_api_key,
+        }
+        return [name for name, value in wanted.items() if value is None]
+
+    @property
+    def chatwoot_configured(self) -> bool:
+        return not {"CHATWOOT_URL", "CHATWOOT_ACCOUNT_ID", "CHATWOOT_BOT_TOKEN"} & set(
+            self.missing()
+        )
+
+    @property
+    def claude_configured(self) -> bool:
+        return self.anthropic_api_key is not None
+
+    def secrets(self) -> list[str]:
+        """Values that must never be written to a log."""
+        return [
+            getattr(self, f.name)
+            for f in fields(self)
+            if not f.repr and isinstance(getattr(self, f.name), str)
+        ]
+
+
+def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
+    if name not in env:
+        return default
+    try:
+        return parse(env[name])
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {raw!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise ValueError(f"expected a positive number, got {raw!r}")
+    return value
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _http_url(name: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"expected an http(s) URL such as https://host, got {raw!r}")
+        return raw
+
+    return parse
+
+
+def _database_url(raw: str) -> str:
+    scheme = raw.split(":", 1)[0]
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+        raise ValueError(
+            "expected sqlite:///path or postgresql+psycopg://user@host/db, "
+            f"got a URL with scheme {scheme!r}"
+        )
+    return raw
+
+
+def _redis_url(raw: str) -> str:
+    if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("expected redis://host:port/db, rediss://… or unix:///path")
+    return raw
+
+
+def _autonomy(raw: str) -> Autonomy:
+    try:
+        return Autonomy(raw.lower())
+    except ValueError:
+        raise ValueError(f"expected off, draft or autopilot, got {raw!r}") from None
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR, got {raw!r}")
+    return level

@@ -1,0 +1,1 @@
+"""Experiment arms, assignment and analytics (see the experiments issue)."""

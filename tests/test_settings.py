@@ -1,0 +1,151 @@
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULT_MODEL, Autonomy, Settings, SettingsError
+
+
+def test_defaults_need_nothing() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite:///var/wingman.db"
+    assert settings.embedded_redis
+    assert settings.effective_redis_url.startswith("unix://")
+    assert settings.effective_redis_url.endswith("var/redis/redis.sock")
+    assert settings.default_autonomy is Autonomy.DRAFT
+    assert settings.reply_debounce_seconds == 30
+    assert settings.reply_max_wait_seconds == 120
+    assert settings.port == 8000
+    assert settings.webhook_url == "http://localhost:8000/chatwoot/webhook"
+    assert settings.missing() == [
+        "CHATWOOT_URL",
+        "CHATWOOT_ACCOUNT_ID",
+        "CHATWOOT_BOT_TOKEN",
+        "ANTHROPIC_API_KEY",
+    ]
+    assert not settings.chatwoot_configured and not settings.claude_configured
+
+
+def test_reads_every_documented_variable() -> None:
+    settings = Settings.from_env(
+        {
+            "CHATWOOT_URL": "https://chat.example.com/",
+            "CHATWOOT_ACCOUNT_ID": "3",
+            "CHATWOOT_BOT_TOKEN": "bot-token-123",
+            "CHATWOOT_WEBHOOK_SECRET": "whsec-abcdef",
+            "CHATWOOT_USER_TOKEN": "user-token-456",
+            "ANTHROPIC_API_KEY": "sk-ant-secret",
+            "ANTHROPIC_BASE_URL": "http://127.0.0.1:9999",
+            "ANTHROPIC_MODEL": "claude-haiku-5-5",
+            "DATABASE_URL": "postgresql://u@h/db",
+            "REDIS_URL": "redis://h:6379/2",
+            "REPLY_DEBOUNCE_SECONDS": "0.2",
+            "REPLY_MAX_WAIT_SECONDS": "0.5",
+            "DEFAULT_AUTONOMY": "Autopilot",
+            "ADMIN_TOKEN": "admin-token-789",
+            "WINGMAN_PUBLIC_URL": "https://bot.example.com/",
+            "WINGMAN_CONFIG": "/etc/wingman.toml",
+            "PORT": "9000",
+        }
+    )
+    assert settings.chatwoot_url == "https://chat.example.com"
+    assert settings.chatwoot_account_id == 3
+    assert settings.reply_debounce_seconds == 0.2
+    assert settings.default_autonomy is Autonomy.AUTOPILOT
+    assert settings.webhook_url == "https://bot.example.com/chatwoot/webhook"
+    assert settings.wingman_config == "/etc/wingman.toml" and settings.wingman_config_explicit
+    assert settings.effective_redis_url == "redis://h:6379/2"
+    assert settings.chatwoot_configured and settings.claude_configured
+    assert settings.missing() == []
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = Settings.from_env(
+        {
+            "CHATWOOT_BOT_TOKEN": "bot-token-123",
+            "CHATWOOT_WEBHOOK_SECRET": "whsec-abcdef",
+            "CHATWOOT_USER_TOKEN": "user-token-456",
+            "ANTHROPIC_API_KEY": "sk-ant-secret",
+            "ADMIN_TOKEN": "admin-token-789",
+        }
+    )
+    text = repr(settings)
+    for secret in settings.secrets():
+        assert secret not in text
+    assert sorted(settings.secrets()) == sorted(
+        ["bot-token-123", "whsec-abcdef", "user-token-456", "sk-ant-secret", "admin-token-789"]
+    )
+
+
+def test_empty_values_count_as_unset() -> None:
+    settings = Settings.from_env({"PORT": "", "ANTHROPIC_API_KEY": "  ", "REDIS_URL": ""})
+    assert settings.port == 8000 and settings.anthropic_api_key is None and settings.embedded_redis
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "abc"),
+        ("PORT", "70000"),
+        ("REPLY_DEBOUNCE_SECONDS", "soon"),
+        ("REPLY_DEBOUNCE_SECONDS", "-1"),
+        ("REPLY_MAX_WAIT_SECONDS", "nan"),
+        ("CHATWOOT_ACCOUNT_ID", "three"),
+        ("CHATWOOT_URL", "chat.example.com"),
+        ("ANTHROPIC_BASE_URL", "ftp://x"),
+        ("WINGMAN_PUBLIC_URL", "localhost:8000"),
+        ("DATABASE_URL", "mysql://x/y"),
+        ("REDIS_URL", "http://x"),
+        ("DEFAULT_AUTONOMY", "yolo"),
+        ("LOG_LEVEL", "LOUD"),
+        ("DELIVERY_RETENTION_DAYS", "0"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{name}: "):
+        Settings.from_env({name: value})
+
+
+def test_max_wait_shorter_than_debounce_is_refused() -> None:
+    with pytest.raises(SettingsError, match="REPLY_MAX_WAIT_SECONDS"):
+        Settings.from_env({"REPLY_DEBOUNCE_SECONDS": "60", "REPLY_MAX_WAIT_SECONDS": "30"})
+
+
+def test_env_file_is_read_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=9100\nADMIN_TOKEN=from-file-token\n")
+    monkeypatch.setenv("PORT", "9200")
+    settings = Settings.load(env_file)
+    assert settings.port == 9200
+    assert settings.admin_token == "from-file-token"
+
+
+def test_autonomy_order() -> None:
+    assert Autonomy.OFF.rank < Autonomy.DRAFT.rank < Autonomy.AUTOPILOT.rank
+
+
+def test_default_model_is_a_current_sonnet_the_sdk_knows() -> None:
+    from typing import get_args
+
+    from anthropic.resources.messages.messages import DEPRECATED_MODELS
+    from anthropic.types.model import Model
+
+    known = {value for arg in get_args(Model) for value in get_args(arg)}
+    assert "sonnet" in DEFAULT_MODEL
+    assert DEFAULT_MODEL in known
+    assert DEFAULT_MODEL not in DEPRECATED_MODELS
+
+
+def test_env_example_documents_every_setting() -> None:
+    import re
+
+    import bot.settings
+
+    root = Path(bot.settings.__file__).resolve().parent.parent
+    source = Path(bot.settings.__file__).read_text()
+    names = set(re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|PORT)"', source))
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (root / ".env.example").read_text(), re.M))
+    assert names, "no setting names found in bot/settings.py"
+    assert names - documented == set()
+    assert documented - names == set()
