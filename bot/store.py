@@ -1,0 +1,264 @@
+"""Write deliveries and upsert what they say, idempotently, on SQLite and PostgreSQL.
+
+Each upsert first inserts-or-ignores the row (so concurrent deliveries never race on a
+unique key) and then locks it and merges. The merge rules are pure functions below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, select
+
+from bot.models import Account, Contact, Conversation, Delivery, Inbox, Message
+from chatwoot.events import (
+    MESSAGE_STATUSES,
+    ContactData,
+    ConversationData,
+    Event,
+    InboxData,
+    MessageData,
+)
+
+M = TypeVar("M", bound=SQLModel)
+
+
+@dataclass(frozen=True)
+class Stored:
+    delivery_id: int
+    duplicate: bool
+
+
+def record_delivery(
+    session: Session,
+    *,
+    key: str,
+    event_name: str,
+    body: str,
+    received_at: datetime,
+    event: Event | None,
+    origin: str = "webhook",
+) -> Stored:
+    """Store one delivery and apply it, unless the same delivery key was stored before.
+
+    ``event`` is None for events Wingman does not know; those are kept but not applied,
+    and count as processed.
+    """
+    values: dict[str, Any] = {
+        "delivery_key": key,
+        "event": event_name[:64],
+        "body": body,
+        "received_at": received_at,
+        "processed_at": None if event else received_at,
+    }
+    if event is not None:
+        values["account_id"] = event.account.id
+        values["conversation_display_id"] = event.conversation and event.conversation.display_id
+        values["message_id"] = event.message and event.message.id
+    insert = _insert(session, Delivery).values(**values).on_conflict_do_nothing()
+    inserted = session.execute(insert.returning(Delivery.id)).scalar()
+    if inserted is None:
+        existing = session.exec(select(Delivery.id).where(Delivery.delivery_key == key)).one()
+        return Stored(delivery_id=existing or 0, duplicate=True)
+    if event is not None:
+        apply_event(session, event, now=received_at, origin=origin)
+    return Stored(delivery_id=inserted, duplicate=False)
+
+
+def apply_event(session: Session, event: Event, *, now: datetime, origin: str) -> None:
+    """Upsert the account, inbox, contact, conversation and message an event describes."""
+    _ensure(session, Account, {"id": event.account.id}, {"name": event.account.name})
+    if event.inbox is not None:
+        upsert_inbox(session, event.inbox)
+    if event.contact is not None:
+        upsert_contact(session, event.contact)
+    conversation = None
+    if event.conversation is not None:
+        conversation = upsert_conversation(session, event.conversation, now=now)
+    if event.message is not None and conversation is not None:
+        upsert_message(session, event.message, conversation_pk=_pk(conversation), origin=origin)
+
+
+def upsert_inbox(session: Session, data: InboxData) -> Inbox:
+    row = _ensure(session, Inbox, {"id": data.id}, {"account_id": data.account_id})
+    row.name = data.name or row.name
+    row.channel = data.channel or row.channel
+    return row
+
+
+def upsert_contact(session: Session, data: ContactData) -> Contact:
+    # Contacts carry no timestamp, so the newest delivery's non-empty values win.
+    row = _ensure(session, Contact, {"id": data.id}, {"account_id": data.account_id})
+    for name in ("name", "email", "phone_number", "identifier"):
+        value = getattr(data, name)
+        if value is not None:
+            setattr(row, name, value)
+    if data.custom_attributes:
+        row.custom_attributes = {**(row.custom_attributes or {}), **data.custom_attributes}
+    if data.additional_attributes:
+        row.additional_attributes = {
+            **(row.additional_attributes or {}),
+            **data.additional_attributes,
+        }
+    return row
+
+
+def upsert_conversation(session: Session, data: ConversationData, *, now: datetime) -> Conversation:
+    if data.contact is not None:
+        _ensure(session, Contact, {"id": data.contact.id}, {"account_id": data.account_id})
+    if data.inbox_id is not None:
+        _ensure(session, Inbox, {"id": data.inbox_id}, {"account_id": data.account_id})
+    row = _ensure(
+        session,
+        Conversation,
+        {"account_id": data.account_id, "display_id": data.display_id},
+        {"first_seen_at": now},
+    )
+    for name, value in conversation_changes(row, data).items():
+        setattr(row, name, value)
+    return row
+
+
+def conversation_changes(row: Conversation, data: ConversationData) -> dict[str, Any]:
+    """What a conversation payload changes in the stored row.
+
+    Chatwoot delivers each event as its own job with no ordering, so state is applied only
+    from payloads at least as new (by Chatwoot's ``updated_at``) as what is stored. Facts
+    that never change (inbox, contact, channel) are filled in from any payload.
+    """
+    facts: dict[str, Any] = {
+        "inbox_id": data.inbox_id,
+        "channel": data.channel,
+        "chatwoot_created_at": data.created_at,
+        "contact_id": data.contact.id if data.contact else None,
+    }
+    changes = {k: v for k, v in facts.items() if getattr(row, k) is None and v is not None}
+    stored, incoming = row.chatwoot_updated_at, data.updated_at
+    if stored is not None and (incoming is None or incoming < stored):
+        return changes
+    changes.update(
+        status=data.status or row.status,
+        assignee_id=data.assignee_id,
+        assignee_type=data.assignee_type,
+        assignee_name=data.assignee_name,
+        team_id=data.team_id,
+        team_name=data.team_name,
+        labels=list(data.labels),
+        custom_attributes=dict(data.custom_attributes),
+        can_reply=data.can_reply,
+        waiting_since=data.waiting_since,
+        chatwoot_updated_at=incoming,
+    )
+    return {k: v for k, v in changes.items() if getattr(row, k) != v}
+
+
+def upsert_message(
+    session: Session, data: MessageData, *, conversation_pk: int, origin: str
+) -> Message:
+    fresh = {
+        "id": data.id,
+        "conversation_id": conversation_pk,
+        "account_id": data.account_id,
+        "inbox_id": data.inbox_id,
+        "message_type": data.message_type,
+        "sender_kind": data.sender_kind.value,
+        "sender_type": data.sender_type,
+        "sender_id": data.sender_id,
+        "sender_name": data.sender_name,
+        "private": data.private,
+        "content": data.content,
+        "content_type": data.content_type,
+        "content_attributes": data.content_attributes,
+        "attachments": data.attachments,
+        "source_id": data.source_id,
+        "status": data.status,
+        "deleted": data.deleted,
+        "created_at": data.created_at,
+        "origin": origin,
+    }
+    result = session.execute(_insert(session, Message).values(**fresh).on_conflict_do_nothing())
+    row = session.exec(select(Message).where(Message.id == data.id).with_for_update()).one()
+    if getattr(result, "rowcount", 0) != 1:
+        for name, value in message_changes(row, data).items():
+            setattr(row, name, value)
+    return row
+
+
+def message_changes(row: Message, data: MessageData) -> dict[str, Any]:
+    """Merge a later delivery of a message into the stored one, field by field, forward only.
+
+    Message payloads carry no ``updated_at``, so "newest wins" has nothing to order by.
+    Instead: values fill in (a transcription, a ``source_id``), the status only advances,
+    ``deleted`` stays set, and nothing is ever nulled.
+    """
+    changes: dict[str, Any] = {}
+    if data.content is not None and data.content != row.content and not row.deleted:
+        changes["content"] = data.content
+    for name in ("source_id", "content_type", "sender_id", "sender_name", "sender_type"):
+        if getattr(row, name) is None and getattr(data, name) is not None:
+            changes[name] = getattr(data, name)
+    if _status_rank(data.status) > _status_rank(row.status):
+        changes["status"] = data.status
+    attributes = merge_filled(row.content_attributes or {}, data.content_attributes)
+    if row.deleted:
+        attributes["deleted"] = True
+    if attributes != (row.content_attributes or {}):
+        changes["content_attributes"] = attributes
+    if data.deleted and not row.deleted:
+        changes["deleted"] = True
+    attachments = merge_attachments(row.attachments or [], data.attachments)
+    if attachments != (row.attachments or []):
+        changes["attachments"] = attachments
+    return changes
+
+
+def merge_filled(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` updated with the values of ``new`` that say something (not None or "")."""
+    merged = dict(old)
+    merged.update({k: v for k, v in new.items() if v is not None and v != ""})
+    return merged
+
+
+def merge_attachments(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge attachments by id, so a voice note's later ``transcribed_text`` fills in."""
+    by_id = {a.get("id"): dict(a) for a in old}
+    order = [a.get("id") for a in old]
+    for attachment in new:
+        key = attachment.get("id")
+        if key in by_id:
+            by_id[key] = merge_filled(by_id[key], attachment)
+        else:
+            by_id[key] = dict(attachment)
+            order.append(key)
+    return [by_id[key] for key in order]
+
+
+def _status_rank(status: str | None) -> int:
+    return MESSAGE_STATUSES.index(status) if status in MESSAGE_STATUSES else -1
+
+
+def _insert(session: Session, model: type[SQLModel]) -> Any:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(model)
+
+
+def _ensure(session: Session, model: type[M], key: dict[str, Any], defaults: dict[str, Any]) -> M:
+    """The row with ``key``, created with ``defaults`` if absent, locked for this transaction."""
+    session.execute(_insert(session, model).values(**key, **defaults).on_conflict_do_nothing())
+    query = select(model)
+    for name, value in key.items():
+        query = query.where(getattr(model, name) == value)
+    row: M = session.exec(query.with_for_update()).one()
+    for name, value in defaults.items():
+        if getattr(row, name) is None and value is not None:
+            setattr(row, name, value)
+    return row
+
+
+def _pk(row: Conversation) -> int:
+    assert row.id is not None  # set by the insert in _ensure
+    return row.id
