@@ -1,0 +1,50 @@
+"""Wingman's Flask app: ``create_app`` is the factory gunicorn and the CLI load."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from bot import cli, errors, health, logs, webhook
+from bot.services import Services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from Settings.
+
+    ``test_config`` may hold ``settings`` (a Settings) and prebuilt collaborators
+    (``engine``, ``redis``, ``now``, ``config``); without it, settings come from ``.env``
+    and the environment.
+    """
+    test_config = test_config or {}
+    settings: Settings = test_config.get("settings") or Settings.load()
+    logs.configure(settings.log_level, settings.secrets())
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions["wingman"] = Services.build(
+        settings,
+        engine=test_config.get("engine"),
+        redis=test_config.get("redis"),
+        now=test_config.get("now"),
+        config=test_config.get("config"),
+    )
+    errors.register(app)
+    app.register_blueprint(webhook.blueprint)
+    app.register_blueprint(health.blueprint)
+    cli.register(app)
+
+    if not settings.chatwoot_webhook_secret:
+        log.warning(
+            "CHATWOOT_WEBHOOK_SECRET is unset: unsigned webhook deliveries are accepted. "
+            "Set it to the bot's Webhook Secret (Chatwoot ≥ 4.13 signs deliveries)."
+        )
+    return app

@@ -1,0 +1,103 @@
+"""POST /chatwoot/webhook: authenticate, parse, store, enqueue, return. Nothing else.
+
+Chatwoot gives up after 5 s (WEBHOOK_TIMEOUT) and then opens the conversation for humans,
+so no call to Chatwoot or Claude happens on this path. It retries only 429 and 500, which
+is why a storage failure answers 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.db import session_scope
+from bot.errors import error
+from bot.services import Services
+from bot.store import record_delivery
+from chatwoot.events import KNOWN_EVENTS, Event, PayloadError, parse_event
+from chatwoot.signature import SignatureError, verify
+from workers.dispatch import enqueue_delivery
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("webhook", __name__)
+
+
+@blueprint.post("/chatwoot/webhook")
+def receive() -> ResponseReturnValue:
+    services: Services = current_app.extensions["wingman"]
+    settings = services.settings
+    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+
+    if settings.chatwoot_webhook_secret:
+        try:
+            verify(
+                settings.chatwoot_webhook_secret,
+                timestamp=request.headers.get("X-Chatwoot-Timestamp"),
+                signature=request.headers.get("X-Chatwoot-Signature"),
+                body=raw,
+                now=services.now().timestamp(),
+                max_skew=settings.webhook_max_skew_seconds,
+            )
+        except SignatureError as exc:
+            log.warning("rejected webhook from %s: %s", request.remote_addr, exc)
+            return error(401, str(exc), check=exc.check)
+
+    text, payload, problem = _decode(raw)
+    if payload is None:
+        return error(400, problem)
+    name = payload.get("event")
+    if not isinstance(name, str) or not name:
+        return error(400, "the body has no 'event' field naming the event")
+
+    event: Event | None = None
+    if name in KNOWN_EVENTS:
+        try:
+            event = parse_event(payload)
+        except PayloadError as exc:
+            return error(422, f"{name} payload: {exc}", field=exc.field)
+
+    delivery_key = request.headers.get("X-Chatwoot-Delivery") or (
+        "sha256:" + hashlib.sha256(raw).hexdigest()
+    )
+    try:
+        with session_scope(services.engine) as session:
+            stored = record_delivery(
+                session,
+                key=delivery_key[:100],
+                event_name=name,
+                body=text,
+                received_at=services.now(),
+                event=event,
+            )
+    except SQLAlchemyError:
+        log.exception("could not store %s delivery %s; Chatwoot will retry", name, delivery_key)
+        return error(500, "storage is unavailable; the delivery was not stored")
+
+    if stored.duplicate:
+        return jsonify(status="duplicate", delivery=stored.delivery_id)
+    if event is None:
+        log.info("ignored unknown event %r (delivery %s stored)", name, stored.delivery_id)
+        return jsonify(status="ignored", delivery=stored.delivery_id)
+    enqueue_delivery(services.queue, stored.delivery_id)
+    return jsonify(status="stored", delivery=stored.delivery_id)
+
+
+def _decode(raw: bytes) -> tuple[str, dict[str, Any] | None, str]:
+    """The body as text and as a JSON object, or a message saying why it is neither."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "", None, "the body is not UTF-8 text"
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return text, None, f"the body is not valid JSON: {exc}"
+    if not isinstance(payload, dict):
+        return text, None, f"the body must be a JSON object, not {type(payload).__name__}"
+    return text, payload, ""

@@ -1,0 +1,154 @@
+"""Delivery processing, rescue and pruning, on both databases and a real RQ worker."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.db import session_scope
+from bot.models import Delivery, Message
+from bot.store import record_delivery
+from chatwoot.events import parse_event
+from tests.conftest import engine_url, load_event
+from workers import deliveries, runtime
+from workers.dispatch import delivery_job_id, enqueue_delivery
+from workers.queue import make_queue
+
+NOW = datetime(2026, 6, 18, 10, 0, tzinfo=UTC)
+
+
+def store(engine: Engine, key: str, received_at: datetime = NOW) -> int:
+    payload = load_event("message_created_incoming")
+    with session_scope(engine) as session:
+        stored = record_delivery(
+            session,
+            key=key,
+            event_name="message_created",
+            body=json.dumps(payload),
+            received_at=received_at,
+            event=parse_event(payload),
+        )
+    return stored.delivery_id
+
+
+def delivery(engine: Engine, delivery_id: int) -> Delivery | None:
+    with Session(engine) as session:
+        return session.get(Delivery, delivery_id)
+
+
+@pytest.fixture
+def queue(redis_conn: Redis) -> Queue:
+    return make_queue(redis_conn)
+
+
+@pytest.fixture
+def worker_env(engine: Engine, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point the worker's own Settings.load() at the test database and Redis."""
+    monkeypatch.setenv("DATABASE_URL", engine_url(engine))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    runtime.services.cache_clear()
+    yield
+    runtime.services().close()
+    runtime.services.cache_clear()
+
+
+def run_worker(queue: Queue) -> None:
+    SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
+
+
+def test_process_marks_once(engine: Engine) -> None:
+    delivery_id = store(engine, "a")
+    with session_scope(engine) as session:
+        assert deliveries.process_delivery(session, delivery_id, now=NOW)
+    with session_scope(engine) as session:
+        assert not deliveries.process_delivery(session, delivery_id, now=NOW)
+    row = delivery(engine, delivery_id)
+    assert row is not None and row.processed_at == NOW
+
+
+def test_process_of_a_missing_delivery_is_a_no_op(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        assert not deliveries.process_delivery(session, 999, now=NOW)
+
+
+def test_a_real_worker_processes_what_the_webhook_enqueued(
+    make_app: Any, engine: Engine, queue: Queue, worker_env: None
+) -> None:
+    client = make_app().test_client()
+    response = client.post(
+        "/chatwoot/webhook",
+        data=json.dumps(load_event("message_created_incoming")),
+        headers={"X-Chatwoot-Delivery": "w-1"},
+    )
+    delivery_id = response.json["delivery"]
+    run_worker(queue)
+    row = delivery(engine, delivery_id)
+    assert row is not None and row.processed_at is not None
+    job = queue.fetch_job(delivery_job_id(delivery_id))
+    assert job is not None and job.get_status() == "finished"
+
+
+def test_rescue_re_enqueues_only_old_unprocessed_deliveries(engine: Engine, queue: Queue) -> None:
+    old = store(engine, "old", received_at=NOW - timedelta(minutes=5))
+    fresh = store(engine, "fresh", received_at=NOW - timedelta(seconds=10))
+    done = store(engine, "done", received_at=NOW - timedelta(minutes=5))
+    with session_scope(engine) as session:
+        deliveries.process_delivery(session, done, now=NOW)
+    with session_scope(engine) as session:
+        rescued = deliveries.requeue_stale_deliveries(
+            session, queue, now=NOW, older_than=timedelta(minutes=1)
+        )
+    assert rescued == [old]
+    assert fresh not in rescued
+    assert queue.job_ids == [delivery_job_id(old)]
+
+
+def test_rescue_skips_a_delivery_whose_job_is_still_queued(engine: Engine, queue: Queue) -> None:
+    old = store(engine, "old", received_at=NOW - timedelta(minutes=5))
+    enqueue_delivery(queue, old)
+    with session_scope(engine) as session:
+        rescued = deliveries.requeue_stale_deliveries(
+            session, queue, now=NOW, older_than=timedelta(minutes=1)
+        )
+    assert rescued == []
+    assert queue.count == 1
+
+
+def test_after_a_redis_flush_the_sweeper_job_gets_the_delivery_processed(
+    make_app: Any, engine: Engine, queue: Queue, redis_conn: Redis, worker_env: None
+) -> None:
+    response = (
+        make_app(now=lambda: NOW - timedelta(minutes=5))
+        .test_client()
+        .post("/chatwoot/webhook", data=json.dumps(load_event("message_created_incoming")))
+    )
+    delivery_id = response.json["delivery"]
+    redis_conn.flushdb()  # the enqueued job is lost
+    queue.enqueue("workers.jobs.requeue_stale_deliveries")
+    run_worker(queue)  # the sweeper re-enqueues; burst mode then runs the rescued job too
+    row = delivery(engine, delivery_id)
+    assert row is not None and row.processed_at is not None
+
+
+def test_prune_keeps_recent_and_unprocessed(engine: Engine) -> None:
+    ancient = store(engine, "ancient", received_at=NOW - timedelta(days=40))
+    ancient_unprocessed = store(engine, "ancient-open", received_at=NOW - timedelta(days=40))
+    recent = store(engine, "recent", received_at=NOW - timedelta(days=2))
+    with session_scope(engine) as session:
+        for delivery_id in (ancient, recent):
+            deliveries.process_delivery(session, delivery_id, now=NOW)
+    with session_scope(engine) as session:
+        removed = deliveries.prune_deliveries(session, now=NOW, retention=timedelta(days=30))
+    assert removed == 1
+    assert delivery(engine, ancient) is None
+    assert delivery(engine, ancient_unprocessed) is not None
+    assert delivery(engine, recent) is not None
+    with Session(engine) as session:
+        assert session.exec(select(Message)).first() is not None  # messages stay
