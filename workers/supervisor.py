@@ -1,0 +1,271 @@
+"""`make run`: start Redis (if needed), migrate, then run the web server, worker and clock.
+
+Every child stays in the supervisor's own process group and nothing daemonizes, so Ctrl-C
+at the terminal reaches all of them at once and nothing outlives the terminal. (The
+embedded Redis ignores that SIGINT so that it outlives its clients; it is stopped last,
+see workers/embedded_redis.py.) A signal sent to the supervisor alone is forwarded. If
+any child dies on its own, the rest are stopped and the supervisor exits non-zero,
+naming the child.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from bot import logs
+from bot.config import ConfigError, ConfigStore
+from bot.db import make_engine, migrate
+from bot.settings import Settings, SettingsError
+from workers import embedded_redis
+from workers.embedded_redis import EmbeddedRedisError
+
+log = logging.getLogger("workers.supervisor")
+
+# How long children get to finish after SIGTERM before they are killed. The RQ worker
+# finishes its current job first (a warm shutdown), so this bounds that too.
+GRACE_SECONDS = 10.0
+# Shorter than GRACE_SECONDS, so gunicorn ends its own workers before we would.
+WEB_GRACEFUL_TIMEOUT = 5
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    # Where to look when this child dies, if not in the terminal.
+    log_file: Path | None = None
+
+
+class Supervisor:
+    """Owns the children; ``run`` starts them and returns the exit status, ``stop`` ends them."""
+
+    def __init__(self, grace: float = GRACE_SECONDS) -> None:
+        self.grace = grace
+        # Stopped in the reverse of this order, so Redis outlives its clients.
+        self.tiers: list[list[Child]] = []
+        self.stop_signal: signal.Signals | None = None
+
+    def request_stop(self, signum: int, _frame: FrameType | None) -> None:
+        if self.stop_signal is None:
+            self.stop_signal = signal.Signals(signum)
+
+    def run(self, settings: Settings) -> int:
+        Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
+        # Passing the environment on to the children, not reading settings from it.
+        env = dict(os.environ)
+
+        if settings.embedded_redis:
+            socket = settings.embedded_redis_socket
+            log.info("starting the embedded Redis on %s", socket)
+            try:
+                redis = embedded_redis.start(socket)
+            except EmbeddedRedisError as exc:
+                if self.stop_signal is not None:
+                    return 0  # Ctrl-C reached redis-server while it started
+                log.error("%s", exc)
+                return 1
+            self.tiers.append([Child("redis", redis, embedded_redis.log_path(socket))])
+            env["REDIS_URL"] = settings.effective_redis_url
+        if self.stop_signal is not None:
+            return 0
+
+        log.info("migrating the database")
+        try:
+            migrate_database(settings.database_url)
+        except Exception:
+            log.exception("the database migration failed; nothing else was started")
+            return 1
+        if self.stop_signal is not None:
+            return 0
+
+        apps: list[Child] = []
+        self.tiers.append(apps)  # before spawning, so a failed spawn still stops the others
+        for name, args in app_commands(settings):
+            process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL)
+            apps.append(Child(name, process))
+            log.info("started %s (pid %d)", name, process.pid)
+        announce(settings)
+        return self.watch()
+
+    def watch(self) -> int:
+        """Wait for a stop signal (exit 0) or for a child to die on its own (exit 1)."""
+        while self.stop_signal is None:
+            for child in self.children():
+                code = child.process.poll()
+                # A Ctrl-C reaches us no later than the child, and poll() runs Python code
+                # after reaping it, so if the exit came from that Ctrl-C our handler has
+                # already set stop_signal here.
+                if code is not None and self.stop_signal is None:
+                    where = f"; see {child.log_file}" if child.log_file else ""
+                    log.error(
+                        "%s (pid %d) %s; stopping the others%s",
+                        child.name,
+                        child.process.pid,
+                        describe_exit(code),
+                        where,
+                    )
+                    return 1
+            time.sleep(POLL_SECONDS)
+        log.info("%s received; stopping", self.stop_signal.name)
+        return 0
+
+    def children(self) -> list[Child]:
+        return [child for tier in self.tiers for child in tier]
+
+    def stop(self) -> None:
+        """SIGTERM each tier, newest first; SIGKILL whatever outlives the grace period."""
+        for tier in reversed(self.tiers):
+            self._stop_tier(tier)
+        self.tiers = []
+
+    def _stop_tier(self, tier: list[Child]) -> None:
+        for child in tier:
+            if child.process.poll() is None:
+                # After a Ctrl-C the children already have SIGINT; RQ ignores a second
+                # signal within a second of the first, so this does not turn its warm
+                # shutdown into a cold one.
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.grace
+        for child in tier:
+            try:
+                code = child.process.wait(timeout=max(deadline - time.monotonic(), 0))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop within %gs; killing it", child.name, self.grace)
+                kill_tree(child.process.pid)
+                code = child.process.wait()
+            log.info("%s %s", child.name, describe_exit(code))
+
+
+def migrate_database(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+
+
+def app_commands(settings: Settings) -> list[tuple[str, list[str]]]:
+    python = sys.executable
+    return [
+        ("web", [python, "-m", "gunicorn", *gunicorn_args(settings)]),
+        ("worker", [python, "-m", "workers.worker"]),
+        ("clock", [python, "-m", "workers.clock"]),
+    ]
+
+
+def gunicorn_args(settings: Settings) -> list[str]:
+    host = settings.bind_host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return [
+        "--bind",
+        f"{host}:{settings.port}",
+        "--workers",
+        str(settings.web_workers),
+        "--access-logfile",
+        "-",
+        "--log-level",
+        settings.log_level.lower(),
+        "--graceful-timeout",
+        str(WEB_GRACEFUL_TIMEOUT),
+        # gunicorn's default control socket is one per user (~/.gunicorn), so two checkouts
+        # would fight over it.
+        "--no-control-socket",
+        "bot:create_app()",
+    ]
+
+
+def announce(settings: Settings) -> None:
+    """Tell the operator what to paste into Chatwoot and what is not configured. No secrets."""
+    # print, not log: the operator needs this line whatever LOG_LEVEL is.
+    print(f"Chatwoot webhook URL (paste into the agent bot): {settings.webhook_url}", flush=True)
+    for name in settings.missing():
+        log.warning("%s is not set; Wingman cannot act on conversations until it is", name)
+    if settings.chatwoot_webhook_secret is None:
+        log.warning("CHATWOOT_WEBHOOK_SECRET is not set; unsigned webhook deliveries are accepted")
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name} (exit code {code})"
+    return f"exited with code {code}"
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and its descendants.
+
+    Killing only the child would orphan its own children: an RQ work horse or the RQ
+    scheduler process would carry on with nobody to stop them.
+    """
+    doomed = [pid, *descendants(pid)]
+    for each in doomed:
+        try:
+            os.kill(each, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for child, parent in _process_table():
+        children.setdefault(parent, []).append(child)
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        kids = children.get(stack.pop(), [])
+        found.extend(kids)
+        stack.extend(kids)
+    return found
+
+
+def _process_table() -> list[tuple[int, int]]:
+    """(pid, parent pid) of every process: /proc on Linux, ps elsewhere (macOS)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        ps = subprocess.run(
+            ["ps", "-A", "-o", "pid=", "-o", "ppid="], capture_output=True, text=True, check=False
+        )
+        return [(int(a), int(b)) for a, b in (line.split() for line in ps.stdout.splitlines())]
+    table = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # it exited while we looked
+        # The command name in parentheses may itself hold spaces or parentheses.
+        table.append((int(entry.name), int(stat.rsplit(")", 1)[1].split()[1])))
+    return table
+
+
+def main() -> int:
+    try:
+        settings = Settings.load()
+        ConfigStore.from_settings(settings)  # a bad wingman.toml stops us before any child
+    except (SettingsError, ConfigError) as exc:
+        print(f"wingman: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level, settings.secrets())
+    supervisor = Supervisor()
+    # SIGHUP too: a closed terminal must not leave Redis (which ignores SIGHUP) behind.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, supervisor.request_stop)
+    try:
+        return supervisor.run(settings)
+    finally:
+        supervisor.stop()
+        log.info("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
