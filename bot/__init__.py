@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,8 +10,6 @@ from flask import Flask
 from bot import cli, errors, health, logs, webhook
 from bot.services import Services
 from bot.settings import Settings
-
-log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -41,10 +38,4 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhook.blueprint)
     app.register_blueprint(health.blueprint)
     cli.register(app)
-
-    if not settings.chatwoot_webhook_secret:
-        log.warning(
-            "CHATWOOT_WEBHOOK_SECRET is unset: unsigned webhook deliveries are accepted. "
-            "Set it to the bot's Webhook Secret (Chatwoot ≥ 4.13 signs deliveries)."
-        )
     return app
