@@ -211,3 +211,20 @@ def test_merge_attachments_keeps_order_and_adds_new() -> None:
         {"id": 2, "file_type": "image"},
         {"id": 3, "file_type": "audio"},
     ]
+
+
+def test_concurrent_deliveries_into_one_new_conversation(engine: Engine) -> None:
+    """Eight webhook requests at once for a conversation nobody has seen: no unique-key
+    race, no deadlock, every message stored under one conversation row."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(index: int) -> bool:
+        payload = load_event("message_created_incoming")
+        payload["id"] = 920_000 + index
+        return bool(deliver(engine, payload, key=f"concurrent-{index}").delivery_id)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(8)))
+    assert results == [True] * 8
+    totals = counts(engine)
+    assert (totals["Conversation"], totals["Message"], totals["Contact"]) == (1, 8, 1)

@@ -27,10 +27,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
-from bot import logs
-from bot.settings import Settings, SettingsError
 from workers.queue import connect, make_queue
 from workers.schedule import Periodic, periodic_jobs
+from workers.startup import settings_or_exit
 
 # Named, not __name__: run with -m this module is __main__.
 log = logging.getLogger("workers.clock")
@@ -107,12 +106,7 @@ def run(
 
 
 def main() -> int:
-    try:
-        settings = Settings.load()
-    except SettingsError as exc:
-        print(f"wingman clock: {exc}", file=sys.stderr)
-        return 2
-    logs.configure(settings.log_level, settings.secrets())
+    settings = settings_or_exit("wingman clock")
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:

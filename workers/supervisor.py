@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from bot import logs
-from bot.config import ConfigError, ConfigStore
 from bot.db import make_engine, migrate
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 from workers import embedded_redis
 from workers.embedded_redis import EmbeddedRedisError
+from workers.startup import settings_or_exit
 
 log = logging.getLogger("workers.supervisor")
 
@@ -249,13 +248,7 @@ def _process_table() -> list[tuple[int, int]]:
 
 
 def main() -> int:
-    try:
-        settings = Settings.load()
-        ConfigStore.from_settings(settings)  # a bad wingman.toml stops us before any child
-    except (SettingsError, ConfigError) as exc:
-        print(f"wingman: {exc}", file=sys.stderr)
-        return 2
-    logs.configure(settings.log_level, settings.secrets())
+    settings = settings_or_exit("wingman")
     supervisor = Supervisor()
     # SIGHUP too: a closed terminal must not leave Redis (which ignores SIGHUP) behind.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

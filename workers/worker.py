@@ -11,20 +11,14 @@ import sys
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from bot import logs
-from bot.settings import Settings, SettingsError
 from workers.queue import connect, make_queue
+from workers.startup import settings_or_exit
 
 
 def main() -> int:
-    try:
-        settings = Settings.load()
-    except SettingsError as exc:
-        print(f"wingman worker: {exc}", file=sys.stderr)
-        return 2
-    # Before rq sets up logging: with a root handler in place it adds none of its own, so
-    # its lines come out once, in our format, through the secret filter.
-    logs.configure(settings.log_level, settings.secrets())
+    # This also sets up logging before rq would: with a root handler in place rq adds none
+    # of its own, so its lines come out once, in our format, through the secret filter.
+    settings = settings_or_exit("wingman worker")
     connection = connect(settings.effective_redis_url)
     worker = Worker([make_queue(connection)], connection=connection, serializer=JSONSerializer)
     worker.work(with_scheduler=True, logging_level=settings.log_level)
