@@ -1,0 +1,277 @@
+"""ClaudeComposer: the one place that talks to the Anthropic SDK.
+
+It owns the request shape (cached prefix, structured output), our own retry loop, usage
+accounting, and the translation of every SDK failure into ComposerError.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import anthropic
+import httpx2
+from anthropic.types import (
+    CacheControlEphemeralParam,
+    Message,
+    MessageParam,
+    OutputConfigParam,
+    TextBlockParam,
+)
+
+from workers.llm import REPLY_SCHEMA, ComposerError, Prompt, Reply, Role, Usage, parse_reply
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+# The RQ job running compose() must have a timeout above this; see budget_seconds.
+CALL_BUDGET_SECONDS = 120.0
+# Passed explicitly: given None, the SDK would read ANTHROPIC_BASE_URL from the environment.
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_TIMEOUT_SECONDS = 35.0
+DEFAULT_ATTEMPTS = 3
+FIRST_WAIT_SECONDS = 2.0
+WAIT_FACTOR = 4.0
+MAX_WAIT_SECONDS = 8.0
+MAX_TOKENS = 1024
+# Anthropic's own retry policy (the SDK's _should_retry): timeouts, lock conflicts, rate
+# limits and every 5xx, which includes 529 overloaded.
+RETRY_4XX = frozenset({408, 409, 429})
+# The first turn must be the customer's; a last assistant turn would be prefill, which
+# current models reject with a 400.
+OPENING_TEXT = "(The conversation opens with our message below.)"
+HINT_PREFIX = "Instruction from our sales rep (not from the customer; never quote it): "
+
+
+def retry_waits(attempts: int) -> list[float]:
+    """The waits between attempts: capped exponential without jitter, so the budget is exact."""
+    return [min(MAX_WAIT_SECONDS, FIRST_WAIT_SECONDS * WAIT_FACTOR**i) for i in range(attempts - 1)]
+
+
+def system_blocks(prompt: Prompt) -> list[TextBlockParam]:
+    """Playbook then knowledge, with the cache breakpoint on the last: this is the prefix
+    every turn of every conversation shares. The API rejects empty text blocks."""
+    blocks: list[TextBlockParam] = [
+        {"type": "text", "text": text}
+        for text in (prompt.playbook, prompt.knowledge)
+        if text.strip()
+    ]
+    if blocks:
+        blocks[-1]["cache_control"] = _cache_control(prompt)
+    return blocks
+
+
+def message_params(prompt: Prompt) -> list[MessageParam]:
+    """The history as alternating messages, one text block per stored turn.
+
+    Separate blocks keep earlier block boundaries stable, so Anthropic's cache lookback (it
+    checks earlier block boundaries before a breakpoint) finds the previous turn's prefix.
+    The breakpoint sits on the newest turn; the rep's hint comes after it so the cached
+    prefix is the same with and without a hint.
+    """
+    groups: list[tuple[Role, list[TextBlockParam]]] = []
+    for turn in prompt.history:
+        if not turn.text.strip():
+            continue
+        block: TextBlockParam = {"type": "text", "text": turn.text}
+        if groups and groups[-1][0] == turn.role:
+            groups[-1][1].append(block)
+        else:
+            groups.append((turn.role, [block]))
+    if not groups:
+        raise ComposerError("the history has no message to answer", transient=False)
+    if groups[0][0] == "assistant":
+        groups.insert(0, ("user", [{"type": "text", "text": OPENING_TEXT}]))
+    groups[-1][1][-1]["cache_control"] = _cache_control(prompt)
+    if prompt.hint and prompt.hint.strip():
+        hint: TextBlockParam = {"type": "text", "text": HINT_PREFIX + prompt.hint.strip()}
+        if groups[-1][0] == "user":
+            groups[-1][1].append(hint)
+        else:
+            groups.append(("user", [hint]))
+    if groups[-1][0] == "assistant":
+        raise ComposerError("the history ends with our own message", transient=False)
+    return [_message(role, blocks) for role, blocks in groups]
+
+
+def _message(role: Role, blocks: list[TextBlockParam]) -> MessageParam:
+    if role == "user":
+        return {"role": "user", "content": blocks}
+    return {"role": "assistant", "content": blocks}
+
+
+def _cache_control(prompt: Prompt) -> CacheControlEphemeralParam:
+    return {"type": "ephemeral", "ttl": prompt.cache_ttl}
+
+
+def usage_from(message: Message, *, requested_ttl: str, latency_ms: int) -> Usage:
+    """Usage of one response. When only the total cache write is reported, it was written
+    with the TTL we asked for, since every breakpoint we send uses that one TTL."""
+    u = message.usage
+    if u.cache_creation is not None:
+        write_5m = u.cache_creation.ephemeral_5m_input_tokens
+        write_1h = u.cache_creation.ephemeral_1h_input_tokens
+    else:
+        total = u.cache_creation_input_tokens or 0
+        write_5m, write_1h = (0, total) if requested_ttl == "1h" else (total, 0)
+    return Usage(
+        input_tokens=u.input_tokens,
+        output_tokens=u.output_tokens,
+        cache_read_input_tokens=u.cache_read_input_tokens or 0,
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+        model=message.model,
+        latency_ms=latency_ms,
+        request_id=message._request_id,
+    )
+
+
+def translate(exc: anthropic.AnthropicError) -> ComposerError:
+    """The one translation of SDK failures: transient ones are worth another attempt."""
+    if isinstance(exc, anthropic.APITimeoutError):
+        return ComposerError("Claude did not answer in time", transient=True)
+    if isinstance(exc, anthropic.APIConnectionError):
+        return ComposerError(f"could not reach Claude: {exc}", transient=True)
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        # Anthropic marks its errors with x-should-retry; the SDK obeys it, and so do we.
+        should_retry = exc.response.headers.get("x-should-retry")
+        if should_retry in ("true", "false"):
+            transient = should_retry == "true"
+        else:
+            transient = status in RETRY_4XX or status >= 500
+        detail = exc.api_message or exc.message
+        return ComposerError(
+            f"Claude API {status} {exc.type or 'error'}: {detail} (request {exc.request_id})",
+            transient=transient,
+            status=status,
+        )
+    return ComposerError(f"Claude call failed: {exc}", transient=False)
+
+
+def reply_from(message: Message, usage: Usage) -> Reply:
+    if message.stop_reason not in (None, "end_turn", "stop_sequence"):
+        # refusal, max_tokens (JSON cut short), context window: asking again won't help.
+        raise ComposerError(
+            f"Claude stopped with {message.stop_reason} (request {usage.request_id})",
+            transient=False,
+        )
+    text = "".join(block.text for block in message.content if block.type == "text")
+    return parse_reply(text, usage)
+
+
+class ClaudeComposer:
+    """The Composer backed by the Anthropic Messages API.
+
+    The SDK's own retries are off (SDK 2.x sleeps for whatever retry-after says); this class
+    retries transient failures itself, ignoring retry-after, so one compose() call never
+    runs longer than ``budget_seconds`` (at most CALL_BUDGET_SECONDS) plus local overhead.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        attempts: int = DEFAULT_ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        http_client: httpx2.Client | None = None,
+    ) -> None:
+        if not api_key:
+            # With no key the SDK would look for one in the environment and on disk.
+            raise ComposerError("ANTHROPIC_API_KEY is not set", transient=False)
+        if timeout <= 0 or attempts < 1:
+            raise ValueError("timeout must be positive and attempts at least 1")
+        self.model = model
+        self.timeout = timeout
+        self.attempts = attempts
+        self.waits = retry_waits(attempts)
+        if self.budget_seconds > CALL_BUDGET_SECONDS:
+            raise ValueError(
+                f"timeout {timeout:g}s x {attempts} attempts + waits {self.waits} = "
+                f"{self.budget_seconds:g}s exceeds the {CALL_BUDGET_SECONDS:g}s call budget"
+            )
+        self._sleep = sleep
+        self._clock = clock
+        self._client = anthropic.Anthropic(
+            api_key=api_key,
+            base_url=base_url or DEFAULT_BASE_URL,
+            timeout=timeout,
+            max_retries=0,
+            http_client=http_client,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        http_client: httpx2.Client | None = None,
+    ) -> ClaudeComposer:
+        return cls(
+            api_key=settings.anthropic_api_key or "",
+            model=settings.anthropic_model,
+            base_url=settings.anthropic_base_url,
+            sleep=sleep,
+            clock=clock,
+            http_client=http_client,
+        )
+
+    @property
+    def budget_seconds(self) -> float:
+        """The longest compose() can take: every attempt timing out, plus the waits."""
+        return self.timeout * self.attempts + sum(self.waits)
+
+    def compose(self, prompt: Prompt) -> Reply:
+        system = system_blocks(prompt)
+        messages = message_params(prompt)
+        output_config: OutputConfigParam = {
+            "format": {"type": "json_schema", "schema": REPLY_SCHEMA}
+        }
+        for attempt in range(1, self.attempts + 1):
+            started = self._clock()
+            try:
+                message = self._client.messages.create(
+                    model=self.model,
+                    max_tokens=MAX_TOKENS,
+                    system=system or anthropic.omit,
+                    messages=messages,
+                    output_config=output_config,
+                )
+            except anthropic.AnthropicError as exc:
+                error = translate(exc)
+                if not error.transient:
+                    raise error from exc
+                if attempt == self.attempts:
+                    raise ComposerError(
+                        f"{error} (gave up after {self.attempts} attempts)",
+                        transient=True,
+                        status=error.status,
+                    ) from exc
+                self._sleep(self.waits[attempt - 1])
+                continue
+            latency_ms = round((self._clock() - started) * 1000)
+            usage = usage_from(message, requested_ttl=prompt.cache_ttl, latency_ms=latency_ms)
+            return reply_from(message, usage)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> ClaudeComposer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
