@@ -1,0 +1,265 @@
+"""A local stand-in for Claude's Messages API, for integration tests and `make demo`.
+
+It is NOT Claude: it answers deterministically from the last user message, applies
+Anthropic's prompt-caching rules with estimated token counts (``standins.caching``), and
+labels every response with ``x-wingman-standin: claude``.
+
+    python -m standins.claude --port 8787
+
+Test controls: ``POST /_standin/advance {"seconds": N}`` moves its clock,
+``POST /_standin/reset`` forgets the cache, clock and script, and
+``POST /_standin/fail {"status": 529, "times": 2, "delay": 0, "retry_after": null}`` makes
+the next calls fail (or, without ``status``, just answer slowly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standins.caching import PromptCache, estimate_tokens, prompt_blocks
+from standins.claude_answers import ERROR_TYPES, answer, validate
+
+BANNER = "Claude stand-in (NOT the real Claude API): deterministic answers, estimated tokens"
+
+
+@dataclass(frozen=True)
+class Scripted:
+    status: int | None
+    delay: float
+    retry_after: float | None
+
+
+class StandinState:
+    """Everything a test can move or script, behind one lock (the server is threaded)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.cache = PromptCache()
+        self.offset = 0.0
+        self.script: deque[Scripted] = deque()
+        self.calls = 0
+
+    def now(self) -> float:
+        return time.monotonic() + self.offset
+
+    def reset(self) -> None:
+        with self.lock:
+            self.cache.clear()
+            self.offset = 0.0
+            self.script.clear()
+            self.calls = 0
+
+
+class ClaudeStandin(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, *, quiet: bool = True) -> None:
+        self.state = StandinState()
+        self.quiet = quiet
+        self._thread: threading.Thread | None = None
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> ClaudeStandin:
+        self._thread = threading.Thread(target=self.serve_forever, name="claude-standin")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and join the thread started by start()."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.server_close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (our adapter's timeout) closes its socket mid-answer.
+        if not self.quiet:
+            super().handle_error(request, client_address)
+
+
+def serve(port: int = 0, host: str = "127.0.0.1", *, quiet: bool = True) -> ClaudeStandin:
+    """Start a stand-in on a thread; port 0 picks a free one. Call ``stop()`` when done."""
+    return ClaudeStandin(host, port, quiet=quiet).start()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ClaudeStandin
+    timeout = 60
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if not self.server.quiet:
+            super().log_message(format, *args)
+
+    def do_POST(self) -> None:
+        body = self._read_json()
+        routes = {
+            "/v1/messages": self._messages,
+            "/_standin/advance": self._advance,
+            "/_standin/reset": self._reset,
+            "/_standin/fail": self._fail,
+        }
+        route = routes.get(self.path.split("?", 1)[0])
+        if route is None:
+            self._error(404, f"no such endpoint: POST {self.path}")
+        elif not isinstance(body, dict):
+            self._error(400, "the request body must be a JSON object")
+        else:
+            route(body)
+
+    def do_GET(self) -> None:
+        if self.path == "/":
+            self._send(200, {"standin": "claude", "banner": BANNER})
+        else:
+            self._error(404, f"no such endpoint: GET {self.path}")
+
+    def _messages(self, body: dict[str, Any]) -> None:
+        state = self.server.state
+        with state.lock:
+            state.calls += 1
+            number = state.calls
+            scripted = state.script.popleft() if state.script else None
+        request_id = f"req_standin_{number:06d}"
+        if scripted is not None:
+            time.sleep(scripted.delay)
+            if scripted.status is not None:
+                headers = {}
+                if scripted.retry_after is not None:
+                    headers["retry-after"] = f"{scripted.retry_after:g}"
+                self._error(scripted.status, "scripted failure", request_id, headers)
+                return
+        if not (self.headers.get("x-api-key") or self.headers.get("authorization")):
+            self._error(401, "no API key: send x-api-key or Authorization", request_id)
+            return
+        problem = validate(body)
+        if problem is not None:
+            self._error(400, problem, request_id)
+            return
+        model = body["model"]
+        with state.lock:
+            usage = state.cache.apply(model, prompt_blocks(body), state.now())
+        text = answer(body)
+        self._send(
+            200,
+            {
+                "id": f"msg_standin_{number:06d}",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": estimate_tokens(text),
+                    "cache_read_input_tokens": usage.cache_read_input_tokens,
+                    "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+                    "cache_creation": {
+                        "ephemeral_5m_input_tokens": usage.cache_write_5m_tokens,
+                        "ephemeral_1h_input_tokens": usage.cache_write_1h_tokens,
+                    },
+                },
+            },
+            {"request-id": request_id},
+        )
+
+    def _advance(self, body: dict[str, Any]) -> None:
+        seconds = body.get("seconds")
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+            self._error(400, "seconds must be a non-negative number")
+            return
+        state = self.server.state
+        with state.lock:
+            state.offset += seconds
+        self._send(200, {"advanced": seconds})
+
+    def _reset(self, body: dict[str, Any]) -> None:
+        self.server.state.reset()
+        self._send(200, {"reset": True})
+
+    def _fail(self, body: dict[str, Any]) -> None:
+        status, times = body.get("status"), body.get("times", 1)
+        delay, retry_after = body.get("delay", 0), body.get("retry_after")
+        if status is not None and not (isinstance(status, int) and 400 <= status <= 599):
+            self._error(400, "status must be an HTTP error status (400-599)")
+        elif not isinstance(times, int) or times < 1:
+            self._error(400, "times must be a positive whole number")
+        elif not isinstance(delay, int | float) or delay < 0:
+            self._error(400, "delay must be a non-negative number of seconds")
+        elif retry_after is not None and not isinstance(retry_after, int | float):
+            self._error(400, "retry_after must be a number of seconds")
+        else:
+            state = self.server.state
+            with state.lock:
+                state.script.extend([Scripted(status, float(delay), retry_after)] * times)
+            self._send(200, {"scripted": times})
+
+    def _read_json(self) -> object:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw) if raw else {}
+        except ValueError:
+            return None
+
+    def _error(
+        self,
+        status: int,
+        message: str,
+        request_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """An Anthropic-style error body: {"type": "error", "error": {type, message}}."""
+        body = {
+            "type": "error",
+            "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message},
+            "request_id": request_id,
+        }
+        extra = dict(headers or {})
+        if request_id is not None:
+            extra["request-id"] = request_id
+        self._send(status, body, extra)
+
+    def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.send_header("x-wingman-standin", "claude")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=BANNER)
+    parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    server = ClaudeStandin(args.host, args.port, quiet=False)
+    print(BANNER, flush=True)
+    print(f"Listening on {server.url} (set ANTHROPIC_BASE_URL to this)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
