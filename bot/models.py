@@ -136,3 +136,82 @@ class Message(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     # "webhook" or "import": the sweeper only rescues what arrived live.
     origin: str = Field(default="webhook", max_length=16)
+
+
+class Draft(SQLModel, table=True):
+    """One reply the bot wrote for a rep to approve (or, on autopilot, sent itself).
+
+    ``id`` is what reps type: draft 42 is ``D42``.
+    """
+
+    __tablename__ = "drafts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    # pending | sent | edited | skipped | superseded | replaced | discarded | expired | failed
+    state: str = Field(max_length=16, index=True)
+    bubbles: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    handoff_reason: str | None = Field(default=None, max_length=32)
+    handoff_note: str | None = None
+    answered_questions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    do_not_contact: bool = False
+    structured: bool = True
+    hint: str | None = None
+    knowledge_version: str | None = Field(default=None, max_length=64)
+    failure: str | None = None
+    sent_text: str | None = Field(default=None, sa_column=Column(Text))
+    edit_distance: float | None = None
+    decided_by: int | None = Field(default=None, sa_type=BigInteger)
+    last_customer_message_at: datetime | None = _ts()
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ready_at: datetime | None = _ts()
+    decided_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    model: str | None = Field(default=None, max_length=64)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    latency_ms: int | None = None
+    request_id: str | None = Field(default=None, max_length=128)
+    guardrails: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class DraftMessage(SQLModel, table=True):
+    """Which customer messages a draft answers.
+
+    ``live_message_id`` equals ``message_id`` while the draft is live (pending, sent or
+    edited) and is NULL otherwise; its unique constraint is what makes a customer message
+    answered by at most one live draft, on SQLite and PostgreSQL alike (NULLs never clash).
+    """
+
+    __tablename__ = "draft_messages"
+
+    draft_id: int = Field(foreign_key="drafts.id", primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", primary_key=True, sa_type=BigInteger)
+    live_message_id: int | None = Field(default=None, unique=True, sa_type=BigInteger)
+
+
+class OutboxItem(SQLModel, table=True):
+    """A message to post to Chatwoot, written before it is sent and marked when confirmed."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # What this item is, e.g. "draft:42:note" or "draft:42:bubble:0": posting it twice is
+    # impossible because it can only be written once.
+    key: str = Field(max_length=100, unique=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    draft_id: int | None = Field(default=None, foreign_key="drafts.id", index=True)
+    position: int = 0
+    private: bool
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    # pending | sending | sent | uncertain | failed
+    state: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    chatwoot_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    last_error: str | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    attempt_started_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlmodel import SQLModel
 
-import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.models import UTCDateTime  # importing bot.models registers the tables
 
 config = context.config
 engine = config.attributes["engine"]
+
+
+def _render_item(kind: str, obj: Any, _context: Any) -> str | bool:
+    """Migrations must not import app code: render our column types as plain SQLAlchemy."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
 
 with engine.begin() as connection:
     context.configure(
@@ -16,5 +26,6 @@ with engine.begin() as connection:
         target_metadata=SQLModel.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     context.run_migrations()

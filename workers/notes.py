@@ -1,0 +1,60 @@
+"""The private notes reps read: drafts, refusals and hand-offs (pure formatting)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from workers.commands import help_text
+from workers.text import join_bubbles
+
+HANDOFF_LABELS = {
+    "asks_for_human": "the customer asks for a person",
+    "upset": "the customer seems upset",
+    "ready_to_pay": "the customer looks ready to buy",
+    "missing_knowledge": "the knowledge doesn't cover the question",
+}
+
+
+def mention(user_id: int, name: str) -> str:
+    """Chatwoot's mention syntax; it notifies the user (a push on their phone).
+
+    Chatwoot's MentionService matches ``(mention://user/<id>/<name>)`` in private notes.
+    """
+    return f"[@{name}](mention://user/{user_id}/{quote(name, safe='')})"
+
+
+def draft_note(
+    draft_id: int,
+    bubbles: list[str],
+    *,
+    mention_of: str | None,
+    handoff_reason: str | None = None,
+    handoff_note: str | None = None,
+) -> str:
+    lines = [f"💬 Draft D{draft_id}" + (f" for {mention_of}" if mention_of else "")]
+    lines += ["", join_bubbles(bubbles), ""]
+    if handoff_reason:
+        label = HANDOFF_LABELS.get(handoff_reason, handoff_reason)
+        suffix = f": {handoff_note}" if handoff_note else ""
+        lines.append(f"⚠️ Suggests a handoff: {label}{suffix}")
+    lines.append(
+        f"Approve: /send · your own text: /send <text> · discard: /skip · retry: /redo <hint>"
+        f" (or name it: /send D{draft_id})"
+    )
+    return "\n".join(lines)
+
+
+def refusal(message: str, *, current: int | None) -> str:
+    pointer = f" The current draft is D{current}." if current else " There is no pending draft."
+    return f"↩️ {message}{pointer}"
+
+
+def unknown_command(name: str) -> str:
+    return f"↩️ Unknown command /{name}. {help_text()}"
+
+
+def failure_note(reason: str) -> str:
+    return (
+        f"🚫 Wingman could not write a draft: {reason}. The conversation is yours; please "
+        "reply to the customer."
+    )
