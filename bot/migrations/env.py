@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlmodel import SQLModel
 
 from bot.models import UTCDateTime  # importing bot.models registers the tables
@@ -13,7 +14,7 @@ config = context.config
 engine = config.attributes["engine"]
 
 
-def _render_item(kind: str, obj: Any, _context: Any) -> str | bool:
+def _render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
     """Migrations must not import app code: render our column types as plain SQLAlchemy."""
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
