@@ -205,7 +205,10 @@ class OutboxItem(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversations.id", index=True)
     draft_id: int | None = Field(default=None, foreign_key="drafts.id", index=True)
     position: int = 0
-    private: bool
+    # "message" posts ``content`` (a private note if ``private``); "status" sets the
+    # conversation's status to ``content`` (a handoff is status "open").
+    action: str = Field(default="message", max_length=16)
+    private: bool = True
     content: str = Field(sa_column=Column(Text, nullable=False))
     # pending | sending | sent | uncertain | failed
     state: str = Field(default="pending", max_length=16, index=True)

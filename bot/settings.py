@@ -70,6 +70,9 @@ class Settings:
     delivery_prune_interval_seconds: float = 3600.0
     log_level: str = "INFO"
     var_dir: str = "var"
+    # Waits between retries of a Chatwoot post that failed transiently; the last one repeats.
+    outbox_retry_seconds: tuple[float, ...] = (2.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+    prompt_cache_ttl: str = "1h"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -129,6 +132,10 @@ class Settings:
             ),
             log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
             var_dir=env.get("WINGMAN_VAR_DIR", "var"),
+            outbox_retry_seconds=_get(
+                env, "OUTBOX_RETRY_SECONDS", _seconds_list, cls.outbox_retry_seconds
+            ),
+            prompt_cache_ttl=_get(env, "PROMPT_CACHE_TTL", _cache_ttl, "1h"),
         )
 
     @classmethod
@@ -245,6 +252,20 @@ def _autonomy(raw: str) -> Autonomy:
         return Autonomy(raw.lower())
     except ValueError:
         raise ValueError(f"expected off, draft or autopilot, got {raw!r}") from None
+
+
+def _seconds_list(raw: str) -> tuple[float, ...]:
+    try:
+        values = tuple(_positive_float(part.strip()) for part in raw.split(","))
+    except ValueError:
+        raise ValueError(f"expected positive seconds separated by commas, got {raw!r}") from None
+    return values
+
+
+def _cache_ttl(raw: str) -> str:
+    if raw not in ("5m", "1h"):
+        raise ValueError(f"expected 5m or 1h (Anthropic's two cache lifetimes), got {raw!r}")
+    return raw
 
 
 def _log_level(raw: str) -> str:

@@ -58,7 +58,7 @@ def record_delivery(
         values["account_id"] = event.account.id
         values["conversation_display_id"] = event.conversation and event.conversation.display_id
         values["message_id"] = event.message and event.message.id
-    insert = _insert(session, Delivery).values(**values).on_conflict_do_nothing()
+    insert = dialect_insert(session, Delivery).values(**values).on_conflict_do_nothing()
     inserted = session.execute(insert.returning(Delivery.id)).scalar()
     if inserted is None:
         existing = session.exec(select(Delivery.id).where(Delivery.delivery_key == key)).one()
@@ -179,7 +179,9 @@ def upsert_message(
         "created_at": data.created_at,
         "origin": origin,
     }
-    result = session.execute(_insert(session, Message).values(**fresh).on_conflict_do_nothing())
+    result = session.execute(
+        dialect_insert(session, Message).values(**fresh).on_conflict_do_nothing()
+    )
     row = session.exec(select(Message).where(Message.id == data.id).with_for_update()).one()
     if getattr(result, "rowcount", 0) != 1:
         for name, value in message_changes(row, data).items():
@@ -240,7 +242,8 @@ def _status_rank(status: str | None) -> int:
     return MESSAGE_STATUSES.index(status) if status in MESSAGE_STATUSES else -1
 
 
-def _insert(session: Session, model: type[SQLModel]) -> Any:
+def dialect_insert(session: Session, model: type[SQLModel]) -> Any:
+    """An INSERT with ``on_conflict_do_nothing``, in the session's SQL dialect."""
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(model)
@@ -248,7 +251,9 @@ def _insert(session: Session, model: type[SQLModel]) -> Any:
 
 def _ensure(session: Session, model: type[M], key: dict[str, Any], defaults: dict[str, Any]) -> M:
     """The row with ``key``, created with ``defaults`` if absent, locked for this transaction."""
-    session.execute(_insert(session, model).values(**key, **defaults).on_conflict_do_nothing())
+    session.execute(
+        dialect_insert(session, model).values(**key, **defaults).on_conflict_do_nothing()
+    )
     query = select(model)
     for name, value in key.items():
         query = query.where(getattr(model, name) == value)

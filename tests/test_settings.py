@@ -98,6 +98,8 @@ def test_empty_values_count_as_unset() -> None:
         ("DEFAULT_AUTONOMY", "yolo"),
         ("LOG_LEVEL", "LOUD"),
         ("DELIVERY_RETENTION_DAYS", "0"),
+        ("OUTBOX_RETRY_SECONDS", "1,soon"),
+        ("PROMPT_CACHE_TTL", "1d"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:

@@ -84,6 +84,7 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.Integer(), nullable=False),
         sa.Column("draft_id", sa.Integer(), nullable=True),
         sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("private", sa.Boolean(), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),

@@ -1,0 +1,87 @@
+"""Chatwoot's REST answers in their real shapes, for tests that mock the network edge."""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import count
+from typing import Any
+
+import responses
+
+BASE = "https://chat.example.com"
+ACCOUNT = 3
+CONVERSATIONS = f"{BASE}/api/v1/accounts/{ACCOUNT}/conversations"
+_ids = count(990_000)
+
+
+def message_json(content: str, *, private: bool, message_id: int | None = None) -> dict[str, Any]:
+    """The message partial POST /messages renders: integer message_type, push-format sender."""
+    return {
+        "id": message_id or next(_ids),
+        "content": content,
+        "message_type": 1,
+        "private": private,
+        "created_at": 1781774133,
+        "content_type": "text",
+        "content_attributes": {},
+        "sender": {"id": 7, "name": "Aria (AI)", "type": "agent_bot"},
+    }
+
+
+class FakeChatwoot:
+    """Records what the bot posts and answers like Chatwoot; can fail the next N posts."""
+
+    def __init__(self, mock: responses.RequestsMock) -> None:
+        self.mock = mock
+        self.posted: list[dict[str, Any]] = []
+        self.statuses: list[str] = []
+        self.fail_next: list[int] = []  # HTTP statuses for the next posts, in order
+        self.last_public: dict[str, Any] | None = None
+        conversation = rf"{re.escape(CONVERSATIONS)}/(\d+)"
+        mock.add_callback(
+            responses.POST, re.compile(conversation + "/messages"), callback=self._create
+        )
+        mock.add_callback(
+            responses.POST, re.compile(conversation + "/toggle_status"), callback=self._status
+        )
+        mock.add_callback(responses.GET, re.compile(conversation + "$"), callback=self._show)
+
+    def _create(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if self.fail_next:
+            return self.fail_next.pop(0), {}, json.dumps({"error": "boom"})
+        body = json.loads(request.body)
+        message = message_json(body["content"], private=body.get("private", False))
+        self.posted.append(message)
+        if not message["private"]:
+            self.last_public = message
+        return 200, {}, json.dumps(message)
+
+    def _status(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if self.fail_next:
+            return self.fail_next.pop(0), {}, json.dumps({"error": "boom"})
+        status = json.loads(request.body)["status"]
+        self.statuses.append(status)
+        display_id = int(request.url.rsplit("/", 2)[-2])
+        payload = {"success": True, "conversation_id": display_id, "current_status": status}
+        return 200, {}, json.dumps({"meta": {}, "payload": payload})
+
+    def _show(self, request: Any) -> tuple[int, dict[str, str], str]:
+        display_id = int(request.url.rsplit("/", 1)[-1])
+        messages = [self.last_public] if self.last_public else []
+        body = {
+            "id": display_id,
+            "inbox_id": 12,
+            "status": self.statuses[-1] if self.statuses else "pending",
+            "labels": [],
+            "custom_attributes": {},
+            "meta": {"assignee": None},
+            "messages": messages,
+        }
+        return 200, {}, json.dumps(body)
+
+    def public(self) -> list[str]:
+        return [m["content"] for m in self.posted if not m["private"]]
+
+    def notes(self) -> list[str]:
+        return [m["content"] for m in self.posted if m["private"]]

@@ -1,0 +1,208 @@
+"""The outbox posts each item exactly once, on both databases, against Chatwoot's real shapes."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import responses
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.db import session_scope
+from bot.models import Conversation, OutboxItem
+from bot.store import record_delivery
+from chatwoot.client import ChatwootClient
+from chatwoot.events import parse_event
+from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
+from tests.conftest import load_event
+from workers import outbox
+
+T0 = datetime(2026, 6, 18, 9, 20, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: nothing after it runs, not even except-Exception handlers."""
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeChatwoot]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeChatwoot(mock)
+
+
+@pytest.fixture
+def client() -> ChatwootClient:
+    return ChatwootClient(BASE, ACCOUNT, "bot-token-abc")
+
+
+def conversation(engine: Engine) -> int:
+    payload = load_event("message_created_incoming")
+    with session_scope(engine) as session:
+        record_delivery(
+            session,
+            key="d",
+            event_name="message_created",
+            body=json.dumps(payload),
+            received_at=T0,
+            event=parse_event(payload),
+        )
+        row = session.exec(select(Conversation)).one()
+        assert row.id is not None
+        return row.id
+
+
+def queue_items(engine: Engine, conv: int, *texts: str, private: bool = False) -> None:
+    with session_scope(engine) as session:
+        for position, text in enumerate(texts):
+            outbox.add(
+                session,
+                key=f"draft:1:bubble:{position}",
+                conversation_id=conv,
+                content=text,
+                private=private,
+                position=position,
+                now=T0,
+            )
+
+
+def items(engine: Engine) -> list[OutboxItem]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxItem).order_by(OutboxItem.id)))  # type: ignore[arg-type]
+
+
+def test_items_go_out_in_order_once(
+    engine: Engine, fake: FakeChatwoot, client: ChatwootClient
+) -> None:
+    conv = conversation(engine)
+    queue_items(engine, conv, "Hi Maya!", "Yes, two pads fit.")
+    queue_items(engine, conv, "Hi Maya!", "Yes, two pads fit.")  # same keys: ignored
+    assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 2
+    assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 0
+    assert fake.public() == ["Hi Maya!", "Yes, two pads fit."]
+    assert [i.state for i in items(engine)] == ["sent", "sent"]
+    assert all(i.chatwoot_message_id for i in items(engine))
+
+
+def test_a_transient_failure_is_retried_and_sends_once(
+    engine: Engine, fake: FakeChatwoot, client: ChatwootClient
+) -> None:
+    conv = conversation(engine)
+    queue_items(engine, conv, "Hi Maya!", "Second bubble")
+    fake.fail_next = [500]
+    with pytest.raises(outbox.RetryLater):
+        outbox.deliver_pending(engine, conv, client, now=Clock())
+    assert fake.public() == []  # bubble 2 never overtakes bubble 1
+    assert [i.state for i in items(engine)] == ["pending", "pending"]
+    assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 2
+    assert fake.public() == ["Hi Maya!", "Second bubble"]
+    assert items(engine)[0].attempts == 2
+
+
+def test_a_permanent_failure_is_not_retried(
+    engine: Engine, fake: FakeChatwoot, client: ChatwootClient
+) -> None:
+    conv = conversation(engine)
+    queue_items(engine, conv, "Hi")
+    fake.fail_next = [422]
+    outbox.deliver_pending(engine, conv, client, now=Clock())
+    assert items(engine)[0].state == "failed" and "422" in (items(engine)[0].last_error or "")
+
+
+def kill_after_post(_item: OutboxItem) -> None:
+    raise Killed
+
+
+def test_killed_after_chatwoots_200_is_not_sent_twice_when_chatwoot_shows_it(
+    engine: Engine, fake: FakeChatwoot, client: ChatwootClient
+) -> None:
+    conv = conversation(engine)
+    queue_items(engine, conv, "Hi Maya!")
+    clock = Clock()
+    with pytest.raises(Killed):
+        outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+    assert items(engine)[0].state == "sending"
+    # Within the lease another worker may still be on it: leave it alone.
+    assert outbox.deliver_pending(engine, conv, client, now=clock) == 0
+    clock.now += timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    assert outbox.deliver_pending(engine, conv, client, now=clock) == 1
+    assert fake.public() == ["Hi Maya!"]  # posted once
+    assert items(engine)[0].chatwoot_message_id == fake.posted[0]["id"]
+
+
+def test_killed_after_200_uses_the_stored_echo_first(
+    engine: Engine, fake: FakeChatwoot, client: ChatwootClient
+) -> None:
+    conv = conversation(engine)
+    queue_items(engine, conv, "Hi Maya!")
+    clock = Clock()
+    with pytest.raises(Killed):
+        outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+    echo = load_event("message_created_outgoing_bot")
+    echo["id"], echo["content"] = 918999, "Hi Maya!"
+    echo["created_at"] = (T0 + timedelta(seconds=1)).isoformat()
+    with session_scope(engine) as session:
+        record_delivery(
+            session,
+            key="echo",
+            event_name="message_created",
+            body=json.dumps(echo),
+            received_at=T0,
+            event=parse_event(echo),
+        )
+    fake.last_public = None  # Chatwoot can't be asked: the echo must be enough
+    clock.now += timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    assert outbox.deliver_pending(engine, conv, client, now=clock) == 1
+    assert fake.public() == ["Hi Maya!"]
+    assert items(engine)[0].chatwoot_message_id == 918999
+
+
+def test_when_still_uncertain_it_tells_the_rep_instead_of_reposting(
+    engine: Engine, fake: FakeChatwoot, client: ChatwootClient
+) -> None:
+    conv = conversation(engine)
+    queue_items(engine, conv, "Hi Maya!")
+    clock = Clock()
+    with pytest.raises(Killed):
+        outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+    fake.last_public = None  # no echo stored, and Chatwoot's last message isn't ours
+    clock.now += timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    outbox.deliver_pending(engine, conv, client, now=clock)
+    assert fake.public() == ["Hi Maya!"]  # the original POST only
+    [note] = fake.notes()
+    assert "may not have sent" in note and "Hi Maya!" in note
+    assert [i.state for i in items(engine)] == ["uncertain", "sent"]
+
+
+def test_a_private_note_of_unknown_fate_is_posted_again(
+    engine: Engine, fake: FakeChatwoot, client: ChatwootClient
+) -> None:
+    conv = conversation(engine)
+    queue_items(engine, conv, "Draft D1 …", private=True)
+    clock = Clock()
+    with pytest.raises(Killed):
+        outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+    clock.now += timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    assert outbox.deliver_pending(engine, conv, client, now=clock) == 1
+    assert fake.notes() == ["Draft D1 …", "Draft D1 …"]  # seen by reps only
+    assert fake.public() == []
+
+
+def test_status_items_set_the_status(
+    engine: Engine, fake: FakeChatwoot, client: ChatwootClient
+) -> None:
+    conv = conversation(engine)
+    with session_scope(engine) as session:
+        outbox.add(
+            session, key="handoff:1", conversation_id=conv, content="open", action="status", now=T0
+        )
+    assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 1
+    assert fake.statuses == ["open"]

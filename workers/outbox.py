@@ -1,0 +1,269 @@
+"""Posting to Chatwoot exactly once.
+
+Every note, reply bubble and status change is written to the outbox before it is sent, and
+marked when Chatwoot confirms it. A POST whose fate is unknown (the worker died after
+Chatwoot's 200, or the connection dropped mid-request) is never simply re-posted: first the
+bot's own echo is looked for among the stored messages, then Chatwoot is asked
+(show-conversation returns the last message, and a bot token may call it). If it is still
+unclear, a public message is not re-posted; the rep is told instead. A private note may be
+re-posted, because a duplicate note is never seen by the customer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.db import session_scope
+from bot.models import Conversation, Message, OutboxItem
+from bot.store import dialect_insert
+from chatwoot.errors import ChatwootError
+from chatwoot.types import ChatwootMessage, ConversationSnapshot
+
+log = logging.getLogger(__name__)
+
+# A "sending" item younger than this may still be in flight in another worker.
+LEASE_SECONDS = 60.0
+# Clocks of Chatwoot and Wingman differ a little; an echo may be stamped slightly early.
+ECHO_SKEW = timedelta(seconds=30)
+
+
+class Poster(Protocol):
+    """The part of ``chatwoot.client.ChatwootClient`` the outbox uses."""
+
+    def create_message(
+        self, conversation_id: int, content: str, *, private: bool = False
+    ) -> ChatwootMessage: ...
+
+    def toggle_status(self, conversation_id: int, status: str) -> str: ...
+
+    def get_conversation(self, conversation_id: int) -> ConversationSnapshot: ...
+
+
+class RetryLater(Exception):
+    """Chatwoot failed transiently; the job should run again after a wait."""
+
+
+def add(
+    session: Session,
+    *,
+    key: str,
+    conversation_id: int,
+    content: str,
+    now: datetime,
+    private: bool = True,
+    action: str = "message",
+    draft_id: int | None = None,
+    position: int = 0,
+) -> None:
+    """Queue one item. A second add with the same key is ignored: that is the point."""
+    session.execute(
+        dialect_insert(session, OutboxItem)
+        .values(
+            key=key,
+            conversation_id=conversation_id,
+            content=content,
+            private=private,
+            action=action,
+            draft_id=draft_id,
+            position=position,
+            state="pending",
+            attempts=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+def deliver_pending(
+    engine: Engine,
+    conversation_id: int,
+    chatwoot: Poster,
+    *,
+    now: Callable[[], datetime],
+    after_post: Callable[[OutboxItem], None] | None = None,
+) -> int:
+    """Send a conversation's unsent items in order; returns how many were confirmed.
+
+    Stops at the first item that can't be sent yet, so bubble 2 never overtakes bubble 1.
+    Raises RetryLater when Chatwoot failed transiently. ``after_post`` runs between
+    Chatwoot's answer and the commit; tests use it to kill the worker there.
+    """
+    confirmed = 0
+    while True:
+        with Session(engine) as session:
+            item_id = session.exec(
+                select(OutboxItem.id)
+                .where(
+                    OutboxItem.conversation_id == conversation_id,
+                    col(OutboxItem.state).in_(("pending", "sending")),
+                )
+                .order_by(col(OutboxItem.created_at), col(OutboxItem.position), col(OutboxItem.id))
+            ).first()
+        if item_id is None:
+            return confirmed
+        state = deliver(engine, item_id, chatwoot, now=now, after_post=after_post)
+        if state == "busy":
+            return confirmed
+        if state == "sent":
+            confirmed += 1
+
+
+def deliver(
+    engine: Engine,
+    item_id: int,
+    chatwoot: Poster,
+    *,
+    now: Callable[[], datetime],
+    after_post: Callable[[OutboxItem], None] | None = None,
+) -> str:
+    """Send one item at most once; returns its state afterwards (or "busy")."""
+    with session_scope(engine) as session:
+        item = session.exec(
+            select(OutboxItem).where(OutboxItem.id == item_id).with_for_update()
+        ).one()
+        conversation = session.get(Conversation, item.conversation_id)
+        assert conversation is not None
+        display_id = conversation.display_id
+        if item.state not in ("pending", "sending"):
+            return item.state
+        if item.state == "sending":
+            started = item.attempt_started_at
+            if started is not None and now() - started < timedelta(seconds=LEASE_SECONDS):
+                return "busy"
+            outcome = _settle_unknown(session, item, display_id, chatwoot, now=now())
+            if outcome != "retry":
+                return outcome
+        item.state = "sending"
+        item.attempts += 1
+        item.attempt_started_at = now()
+        snapshot = OutboxItem.model_validate(item)
+
+    try:
+        message_id = _post(chatwoot, display_id, snapshot)
+    except ChatwootError as exc:
+        return _record_failure(engine, item_id, exc)
+    if after_post is not None:
+        after_post(snapshot)
+    with session_scope(engine) as session:
+        item = session.exec(
+            select(OutboxItem).where(OutboxItem.id == item_id).with_for_update()
+        ).one()
+        item.state = "sent"
+        item.chatwoot_message_id = message_id
+        item.sent_at = now()
+        item.last_error = None
+    return "sent"
+
+
+def _post(chatwoot: Poster, display_id: int, item: OutboxItem) -> int | None:
+    if item.action == "status":
+        chatwoot.toggle_status(display_id, item.content)
+        return None
+    return chatwoot.create_message(display_id, item.content, private=item.private).id
+
+
+def _record_failure(engine: Engine, item_id: int, exc: ChatwootError) -> str:
+    with session_scope(engine) as session:
+        item = session.exec(
+            select(OutboxItem).where(OutboxItem.id == item_id).with_for_update()
+        ).one()
+        item.last_error = str(exc)[:500]
+        if not exc.transient:
+            item.state = "failed"
+            log.error("outbox item %s (%s) failed for good: %s", item.id, item.key, exc)
+            return "failed"
+        # A status code means Chatwoot answered and created nothing; without one (timeout,
+        # dropped connection) the POST may have landed, so the item stays "sending" and the
+        # next attempt checks before posting again.
+        if exc.status is not None:
+            item.state = "pending"
+    log.warning("outbox item %s: Chatwoot failed transiently (%s); will retry", item_id, exc)
+    raise RetryLater(str(exc))
+
+
+def _settle_unknown(
+    session: Session, item: OutboxItem, display_id: int, chatwoot: Poster, *, now: datetime
+) -> str:
+    """Decide the fate of an attempt that never got its confirmation recorded.
+
+    Returns "sent" or "uncertain" when decided, "retry" when posting again is safe.
+    """
+    if item.action == "status":
+        return "retry"  # setting a status twice is harmless
+    echo = _stored_echo(session, item)
+    if echo is not None:
+        _mark_sent(item, echo, now)
+        log.info("outbox item %s: found its echo %s; not posting again", item.id, echo)
+        return "sent"
+    if item.private:
+        return "retry"  # a duplicate private note is never seen by the customer
+    try:
+        last = chatwoot.get_conversation(display_id).last_message
+    except ChatwootError as exc:
+        log.warning("outbox item %s: could not check Chatwoot (%s)", item.id, exc)
+        raise RetryLater(str(exc)) from None
+    if (
+        last is not None
+        and last.sender_type == "agent_bot"
+        and _same_text(last.content, item.content)
+        and not _claimed(session, last.id)
+    ):
+        _mark_sent(item, last.id, now)
+        log.info("outbox item %s: Chatwoot shows it was posted; not posting again", item.id)
+        return "sent"
+    item.state = "uncertain"
+    log.error(
+        "outbox item %s (%s): can't tell whether Chatwoot posted it; not re-posting, "
+        "asking the rep to check",
+        item.id,
+        item.key,
+    )
+    add(
+        session,
+        key=f"uncertain:{item.id}",
+        conversation_id=item.conversation_id,
+        content=(
+            "⚠️ I may not have sent this message to the customer (Chatwoot didn't confirm "
+            f"it). Please check the conversation and send it yourself if it's missing:\n\n"
+            f"{item.content}"
+        ),
+        now=now,
+    )
+    return "uncertain"
+
+
+def _stored_echo(session: Session, item: OutboxItem) -> int | None:
+    started = item.attempt_started_at
+    query = select(Message).where(
+        Message.conversation_id == item.conversation_id,
+        Message.sender_kind == "bot",
+        Message.private == item.private,
+    )
+    if started is not None:
+        query = query.where(Message.created_at >= started - ECHO_SKEW)
+    for message in session.exec(query.order_by(col(Message.id))):
+        if _same_text(message.content, item.content) and not _claimed(session, message.id):
+            return message.id
+    return None
+
+
+def _claimed(session: Session, message_id: int) -> bool:
+    query = select(OutboxItem.id).where(OutboxItem.chatwoot_message_id == message_id)
+    return session.exec(query).first() is not None
+
+
+def _same_text(a: str | None, b: str | None) -> bool:
+    # Chatwoot's webhook content strips trailing newlines and hard breaks.
+    return a is not None and b is not None and " ".join(a.split()) == " ".join(b.split())
+
+
+def _mark_sent(item: OutboxItem, message_id: int, now: datetime) -> None:
+    item.state = "sent"
+    item.chatwoot_message_id = message_id
+    item.sent_at = now
