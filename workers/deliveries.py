@@ -5,14 +5,18 @@ Plain functions of a session, a queue and the time, so tests call them directly.
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rq import Queue
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from bot.models import Delivery
+from bot.models import Conversation, Delivery
+from chatwoot.events import SenderKind, parse_event
+from workers import commands
 from workers.dispatch import delivery_job_id, enqueue_delivery, is_pending
 
 log = logging.getLogger(__name__)
@@ -21,8 +25,64 @@ RESCUE_BATCH = 500
 PRUNE_BATCH = 1000
 
 
+@dataclass(frozen=True)
+class Touch:
+    """A customer message arrived: start or extend the conversation's quiet period."""
+
+    conversation_id: int
+    at: float
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """A rep typed a command in a private note."""
+
+    conversation_id: int
+    command: commands.Command
+    message_id: int
+    user_id: int | None
+
+
+Action = Touch | RunCommand
+
+
+def route(session: Session, delivery_id: int) -> list[Action] | None:
+    """What a stored delivery asks Wingman to do; None if it was already processed.
+
+    Decisions use the conversation as stored (the newest state seen), not the payload's
+    copy, which may be older than events applied before it.
+    """
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.processed_at is not None:
+        return None
+    # message_updated asks nothing new: a voice note's transcription that follows it lands
+    # within the quiet period and is read from the database when the draft is written.
+    if delivery.event != "message_created":
+        return []
+    event = parse_event(json.loads(delivery.body))
+    message, payload_conversation = event.message, event.conversation
+    if message is None or payload_conversation is None:
+        return []
+    conversation = session.exec(
+        select(Conversation).where(
+            Conversation.account_id == payload_conversation.account_id,
+            Conversation.display_id == payload_conversation.display_id,
+        )
+    ).first()
+    if conversation is None or conversation.id is None:
+        return []
+    if message.sender_kind is SenderKind.CUSTOMER and not message.private:
+        if conversation.status == "pending":
+            return [Touch(conversation.id, message.created_at.timestamp())]
+    elif message.sender_kind is SenderKind.HUMAN and message.private:
+        command = commands.parse(message.content)
+        if command is not None:
+            return [RunCommand(conversation.id, command, message.id, message.sender_id)]
+    return []
+
+
 def process_delivery(session: Session, delivery_id: int, *, now: datetime) -> bool:
-    """Act on one stored delivery, once. Returns False if it was already processed.
+    """Mark one stored delivery processed, once. Returns False if it already was.
 
     The row lock makes a second run of the same job (RQ may run a job twice) wait and
     then see ``processed_at`` set.

@@ -6,17 +6,101 @@ plain values; tests call the core functions with their own collaborators instead
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from functools import partial
 
 from bot.db import session_scope
-from workers import deliveries
-from workers.runtime import services
+from workers import approvals, deliveries, outbox, replies, runtime
+from workers.deliveries import RunCommand, Touch
+from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
+
+log = logging.getLogger(__name__)
+
+# How soon a /redo that found a generation running tries again.
+REDO_RETRY_SECONDS = 5
 
 
 def process_delivery(delivery_id: int) -> bool:
+    """Act on a stored delivery, then mark it processed.
+
+    The actions run before the mark, so a crash in between only repeats them, and each is
+    idempotent: a touch records the same time again, a command's effects are keyed.
+    """
     rt = services()
     with session_scope(rt.engine) as session:
+        actions = deliveries.route(session, delivery_id)
+    if actions is None:
+        return False
+    for action in actions:
+        if isinstance(action, Touch):
+            runtime.reply_timer().touch(action.conversation_id, action.at)
+        elif isinstance(action, RunCommand):
+            approvals.handle(
+                action.conversation_id,
+                action.command,
+                message_id=action.message_id,
+                user_id=action.user_id,
+                deps=runtime.reply_deps(),
+                redo=partial(enqueue_redo, message_id=action.message_id),
+            )
+    with session_scope(rt.engine) as session:
         return deliveries.process_delivery(session, delivery_id, now=rt.now())
+
+
+def reply(conversation_id: int, timer: str | None = None) -> None:
+    """The debounce timer fired: draft a reply once the customer has gone quiet."""
+    reply_timer = runtime.reply_timer()
+    if not reply_timer.fire(conversation_id, timer=timer).run_now:
+        return
+    covered_up_to = None
+    with reply_timer.lock(conversation_id, ttl=LOCK_SECONDS) as held:
+        if not held:
+            return  # the holder reads the database after us and covers our messages
+        snapshot = reply_timer.snapshot(conversation_id)
+        covered_up_to = replies.draft_reply(conversation_id, runtime.reply_deps())
+    if covered_up_to is None and snapshot is not None:
+        covered_up_to = snapshot[1]  # nothing to answer (e.g. handed off): forget the wait
+    if covered_up_to is not None:
+        reply_timer.settle(conversation_id, covered_up_to)
+
+
+def enqueue_redo(conversation_id: int, hint: str, *, message_id: int) -> None:
+    services().queue.enqueue(
+        "workers.jobs.redo", conversation_id, hint, message_id, job_timeout=REPLY_JOB_TIMEOUT
+    )
+
+
+def redo(conversation_id: int, hint: str, message_id: int) -> None:
+    """A rep asked for a new draft with a hint; it replaces the pending one."""
+    rt = services()
+    with runtime.reply_timer().lock(conversation_id, ttl=LOCK_SECONDS) as held:
+        if not held:
+            rt.queue.enqueue_in(
+                timedelta(seconds=REDO_RETRY_SECONDS),
+                "workers.jobs.redo",
+                conversation_id,
+                hint,
+                message_id,
+                job_timeout=REPLY_JOB_TIMEOUT,
+            )
+            return
+        deps = runtime.reply_deps()
+        if replies.draft_reply(conversation_id, deps, hint=hint or None) is None:
+            with session_scope(rt.engine) as session:
+                outbox.add(
+                    session,
+                    key=f"reply-to:{message_id}",
+                    conversation_id=conversation_id,
+                    content="↩️ Nothing to redo: no customer message is waiting for a reply.",
+                    now=rt.now(),
+                )
+            replies.deliver(conversation_id, deps)
+
+
+def deliver_outbox(conversation_id: int, attempt: int = 0) -> None:
+    """Retry posting what Chatwoot refused transiently; keeps going until it is posted."""
+    replies.deliver(conversation_id, runtime.reply_deps(), attempt=attempt)
 
 
 def requeue_stale_deliveries() -> int:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 
 from bot import logs
+from bot.knowledge import KnowledgeStore
 from bot.services import Services
 from bot.settings import Settings
+from chatwoot.client import ChatwootClient
+from workers.claude import ClaudeComposer
+from workers.debounce import ReplyTimer
+from workers.replies import ReplyDeps
+
+# Claude may take its whole 115 s budget; the lock and the job outlive it.
+LOCK_SECONDS = 180
+REPLY_JOB_TIMEOUT = 240
 
 
 @cache
@@ -14,3 +24,64 @@ def services() -> Services:
     settings = Settings.load()
     logs.configure(settings.log_level, settings.secrets())
     return Services.build(settings)
+
+
+@cache
+def reply_timer() -> ReplyTimer:
+    rt = services()
+    return ReplyTimer(
+        rt.redis,
+        rt.queue,
+        job="workers.jobs.reply",
+        debounce=rt.settings.reply_debounce_seconds,
+        max_wait=rt.settings.reply_max_wait_seconds,
+        job_timeout=REPLY_JOB_TIMEOUT,
+    )
+
+
+def chatwoot_client(settings: Settings) -> ChatwootClient | None:
+    if not settings.chatwoot_configured:
+        return None
+    assert settings.chatwoot_url is not None and settings.chatwoot_account_id is not None
+    return ChatwootClient(
+        settings.chatwoot_url,
+        settings.chatwoot_account_id,
+        settings.chatwoot_bot_token,
+        user_token=settings.chatwoot_user_token,
+        timeout=settings.chatwoot_timeout_seconds,
+    )
+
+
+@cache
+def reply_deps() -> ReplyDeps:
+    rt = services()
+    settings = rt.settings
+    composer = ClaudeComposer.from_settings(settings) if settings.claude_configured else None
+    return ReplyDeps(
+        engine=rt.engine,
+        config=rt.config,
+        knowledge=KnowledgeStore(),
+        composer=composer,
+        chatwoot=chatwoot_client(settings),
+        now=rt.now,
+        cache_ttl=settings.prompt_cache_ttl,
+        retry_later=schedule_outbox,
+    )
+
+
+def schedule_outbox(conversation_id: int, attempt: int) -> None:
+    """Retry posting a conversation's outbox later; the waits come from OUTBOX_RETRY_SECONDS."""
+    rt = services()
+    waits = rt.settings.outbox_retry_seconds
+    wait = waits[min(attempt, len(waits) - 1)]
+    rt.queue.enqueue_in(
+        timedelta(seconds=wait), "workers.jobs.deliver_outbox", conversation_id, attempt + 1
+    )
+
+
+def reset() -> None:
+    """Forget the built collaborators (tests point them at other servers)."""
+    if services.cache_info().currsize:
+        services().close()
+    for built in (reply_deps, reply_timer, services):
+        built.cache_clear()

@@ -1,0 +1,311 @@
+"""The core loop end to end: webhook → real Redis → real RQ worker and scheduler → draft note
+→ /send → public messages. Claude is the scripted FakeComposer; Chatwoot is mocked at the
+network edge with `responses`, answering in its real shapes. Runs on SQLite and Postgres.
+
+The reply timer runs on a fake clock set to the fixtures' June 2026 times: every job it
+schedules is then already due for RQ's real scheduler, and the test decides what time it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import responses
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.scheduler import RQScheduler
+from rq.serializers import JSONSerializer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.config import ConfigStore
+from bot.knowledge import KnowledgeStore
+from bot.models import Draft, DraftMessage, OutboxItem
+from bot.settings import Autonomy
+from chatwoot.client import ChatwootClient
+from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
+from tests.conftest import engine_url, load_event
+from workers import runtime
+from workers.debounce import ReplyTimer
+from workers.llm import FakeComposer, Prompt, Reply
+from workers.queue import make_queue
+from workers.replies import ReplyDeps
+
+T0 = datetime(2026, 6, 18, 9, 13, 58, tzinfo=UTC).timestamp()
+DEBOUNCE, MAX_WAIT = 30.0, 120.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = T0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def dt(self) -> datetime:
+        return datetime.fromtimestamp(self.t, UTC)
+
+
+class Loop:
+    """The running system, driven by hand."""
+
+    def __init__(self, client: Any, queue: Queue, engine: Engine, fake: FakeChatwoot) -> None:
+        self.client, self.queue, self.engine, self.fake = client, queue, engine, fake
+        self.clock = Clock()
+        self.composer = FakeComposer()
+        self.scheduler = RQScheduler(
+            [queue.name], connection=queue.connection, serializer=JSONSerializer
+        )
+        self.scheduler.prepare_registries([queue.name])
+        self.worker = SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
+        self._ids = iter(range(930_000, 940_000))
+
+    def customer_says(self, text: str, *, at: float) -> int:
+        payload = copy.deepcopy(load_event("message_created_incoming"))
+        payload["id"] = next(self._ids)
+        payload["content"] = text
+        payload["created_at"] = datetime.fromtimestamp(at, UTC).isoformat()
+        payload["conversation"]["meta"]["assignee"] = {
+            "id": 21,
+            "name": "Daniel Ortiz",
+            "type": "user",
+        }
+        payload["conversation"]["meta"]["assignee_type"] = "User"
+        self._post(payload)
+        return int(payload["id"])
+
+    def rep_types(self, text: str) -> None:
+        payload = copy.deepcopy(load_event("message_created_private_note_by_agent"))
+        payload["id"] = next(self._ids)
+        payload["content"] = text
+        self._post(payload)
+
+    def _post(self, payload: dict[str, Any]) -> None:
+        response = self.client.post(
+            "/chatwoot/webhook",
+            data=json.dumps(payload),
+            headers={"X-Chatwoot-Delivery": f"d-{payload['id']}"},
+        )
+        assert response.status_code == 200, response.json
+
+    def run(self, at: float | None = None) -> None:
+        """Let time reach ``at``, then run everything that is due, twice over."""
+        if at is not None:
+            self.clock.t = at
+        for _ in range(2):
+            self.scheduler.enqueue_scheduled_jobs()
+            self.worker.work(burst=True)
+
+    def drafts(self) -> list[Draft]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(Draft).order_by(col(Draft.id))))
+
+    def covered(self, draft_id: int | None) -> set[int]:
+        with Session(self.engine) as session:
+            query = select(DraftMessage.message_id).where(DraftMessage.draft_id == draft_id)
+            return set(session.exec(query))
+
+
+@pytest.fixture
+def loop(
+    make_app: Any,
+    engine: Engine,
+    redis_conn: Redis,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Loop]:
+    monkeypatch.setenv("DATABASE_URL", engine_url(engine))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("OUTBOX_RETRY_SECONDS", "0.01")
+    runtime.reset()
+    queue = make_queue(redis_conn)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeChatwoot(mock)
+        loop = Loop(make_app().test_client(), queue, engine, fake)
+        timer = ReplyTimer(
+            redis_conn,
+            queue,
+            job="workers.jobs.reply",
+            debounce=DEBOUNCE,
+            max_wait=MAX_WAIT,
+            clock=loop.clock,
+        )
+        deps = ReplyDeps(
+            engine=engine,
+            config=ConfigStore("absent.toml", Autonomy.DRAFT, required=False),
+            knowledge=KnowledgeStore(),
+            composer=loop.composer,
+            chatwoot=ChatwootClient(BASE, ACCOUNT, "bot-token-abc"),
+            now=loop.clock.dt,
+            retry_later=runtime.schedule_outbox,
+        )
+        monkeypatch.setattr(runtime, "reply_timer", lambda: timer)
+        monkeypatch.setattr(runtime, "reply_deps", lambda: deps)
+        yield loop
+    monkeypatch.undo()
+    runtime.reset()
+
+
+def reply(*bubbles: str) -> Reply:
+    return Reply(bubbles=list(bubbles))
+
+
+def test_a_burst_gives_one_claude_call_and_one_tagged_note_mentioning_the_assignee(
+    loop: Loop,
+) -> None:
+    loop.composer.add(reply("Hi Maya!", "Yes, two standard pads fit.", "Where are you headed?"))
+    first = loop.customer_says("Hi! Does the Trail Tent 2P fit two?", at=T0)
+    second = loop.customer_says("With full-size pads I mean", at=T0 + 4)
+    third = loop.customer_says("And what's the return window?", at=T0 + 9)
+    loop.run(at=T0 + 20)  # still typing, as far as we know
+    assert loop.composer.prompts == []
+    loop.run(at=T0 + 9 + DEBOUNCE)
+    [prompt] = loop.composer.prompts
+    assert isinstance(prompt, Prompt)
+    assert [turn.text for turn in prompt.history][-3:] == [
+        "Hi! Does the Trail Tent 2P fit two?",
+        "With full-size pads I mean",
+        "And what's the return window?",
+    ]
+    [draft] = loop.drafts()
+    assert draft.state == "pending"
+    assert loop.covered(draft.id) == {first, second, third}
+    [note] = loop.fake.notes()
+    assert f"Draft D{draft.id}" in note
+    assert "[@Daniel Ortiz](mention://user/21/Daniel%20Ortiz)" in note
+    assert "Hi Maya!\n\nYes, two standard pads fit.\n\nWhere are you headed?" in note
+    assert loop.fake.public() == []
+
+
+def test_max_wait_stops_endless_postponement(loop: Loop) -> None:
+    loop.composer.add(reply("Hi!"))
+    for offset in range(0, 140, 20):  # a message every 20 s, never quiet for 30 s
+        loop.customer_says(f"message at +{offset}s", at=T0 + offset)
+        loop.run(at=T0 + offset)
+        if loop.composer.prompts:
+            break
+    assert len(loop.composer.prompts) == 1
+    assert T0 + MAX_WAIT <= loop.clock.t < T0 + MAX_WAIT + 20
+
+
+def draft_ready(loop: Loop, *bubbles: str) -> Draft:
+    loop.composer.add(reply(*bubbles))
+    loop.customer_says("Does it fit two?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+    [draft] = loop.drafts()
+    return draft
+
+
+def test_send_twice_with_chatwoot_failing_the_first_post_sends_once(loop: Loop) -> None:
+    draft = draft_ready(loop, "Yes, it fits two!", "Anything else?")
+    loop.fake.fail_next = [500]
+    loop.rep_types("/send")
+    loop.rep_types("/send")
+    time.sleep(1.1)  # the outbox retry is due (RQ's scheduler counts whole seconds)
+    loop.run()
+    assert loop.fake.public() == ["Yes, it fits two!", "Anything else?"]
+    [sent] = loop.drafts()
+    assert sent.id == draft.id and sent.state == "sent" and sent.edit_distance == 0
+    assert sent.sent_at is not None and sent.decided_at is not None
+    assert "There is no draft waiting" in loop.fake.notes()[-1]
+
+
+def test_send_with_text_sends_the_reps_words_and_records_the_edit(loop: Loop) -> None:
+    draft_ready(loop, "Yes, it fits two!")
+    loop.rep_types("/send Yes, it fits two adults!\n\nWant the footprint too?")
+    loop.run()
+    assert loop.fake.public() == ["Yes, it fits two adults!", "Want the footprint too?"]
+    [draft] = loop.drafts()
+    assert draft.state == "edited"
+    assert draft.sent_text == "Yes, it fits two adults!\n\nWant the footprint too?"
+    assert draft.edit_distance is not None and 0 < draft.edit_distance < 1
+
+
+def test_skip_discards_and_sends_nothing(loop: Loop) -> None:
+    draft = draft_ready(loop, "Yes!")
+    loop.rep_types("/skip")
+    loop.run()
+    [skipped] = loop.drafts()
+    assert skipped.state == "skipped" and skipped.decided_at is not None
+    assert loop.fake.public() == []
+    loop.rep_types(f"/send D{draft.id}")
+    loop.run()
+    assert loop.fake.public() == []
+    assert f"D{draft.id} was skipped" in loop.fake.notes()[-1]
+
+
+def test_redo_writes_a_new_draft_with_the_hint_that_replaces_the_old(loop: Loop) -> None:
+    first = draft_ready(loop, "Yes!")
+    loop.composer.add(reply("Yes, and it has two doors!"))
+    loop.rep_types("/redo mention the two doors")
+    loop.run()
+    assert loop.composer.prompts[-1].hint == "mention the two doors"
+    old, new = loop.drafts()
+    assert (old.id, old.state) == (first.id, "replaced")
+    assert new.state == "pending" and new.hint == "mention the two doors"
+    assert loop.covered(new.id) == loop.covered(old.id)
+    loop.rep_types(f"/send D{old.id}")
+    loop.run()
+    assert f"D{old.id} was replaced" in loop.fake.notes()[-1]
+    assert f"The current draft is D{new.id}" in loop.fake.notes()[-1]
+    assert loop.fake.public() == []
+
+
+def test_unknown_command_lists_the_valid_ones(loop: Loop) -> None:
+    draft_ready(loop, "Yes!")
+    loop.rep_types("/approve")
+    loop.run()
+    assert "Unknown command /approve" in loop.fake.notes()[-1]
+    assert "/send" in loop.fake.notes()[-1]
+
+
+def test_a_message_during_generation_gets_exactly_one_follow_up(loop: Loop) -> None:
+    later: list[int] = []
+
+    class TypingWhileWeThink:
+        calls = 0
+
+        def compose(self, prompt: Prompt) -> Reply:
+            self.calls += 1
+            if self.calls == 1:
+                later.append(loop.customer_says("Oh, and is it freestanding?", at=T0 + 35))
+                # Its delivery is processed meanwhile, by another worker.
+                SimpleWorker(
+                    [loop.queue], connection=loop.queue.connection, serializer=JSONSerializer
+                ).work(burst=True)
+            return loop.composer.compose(prompt)
+
+    runtime.reply_deps().composer = TypingWhileWeThink()
+    loop.composer.add(reply("Yes, it fits two!"))
+    loop.composer.add(reply("Yes, it fits two, and it's freestanding!"))
+    first_message = loop.customer_says("Does it fit two?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+    assert len(loop.composer.prompts) == 1
+    loop.run(at=T0 + 35 + DEBOUNCE + 1)
+    loop.run(at=T0 + 300)
+    assert len(loop.composer.prompts) == 2  # exactly one follow-up
+    first, follow_up = loop.drafts()
+    assert first.state == "replaced" and follow_up.state == "pending"
+    assert loop.covered(follow_up.id) == {first_message, *later}
+
+
+def test_claude_failing_hands_off_with_a_note(loop: Loop) -> None:
+    from workers.llm import ComposerError
+
+    loop.composer.add(ComposerError("overloaded after 3 attempts", transient=True))
+    loop.customer_says("Hello?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+    [draft] = loop.drafts()
+    assert draft.state == "failed" and "overloaded" in (draft.failure or "")
+    assert "Claude didn't answer" in loop.fake.notes()[-1]
+    assert loop.fake.statuses == ["open"]
+    assert loop.fake.public() == []
+    with Session(loop.engine) as session:
+        states = set(session.exec(select(OutboxItem.state)))
+    assert states == {"sent"}

@@ -1,0 +1,124 @@
+"""What a rep's command in a private note does: /send, /send <text>, /skip, /redo."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlmodel import Session, select
+
+from bot.db import session_scope
+from bot.models import Draft
+from workers import drafts, notes, outbox
+from workers.commands import Command
+from workers.replies import ReplyDeps, deliver
+from workers.text import join_bubbles, normalised_distance, split_bubbles
+
+log = logging.getLogger(__name__)
+
+_WHY_NOT = {
+    "replaced": "D{id} was replaced by a newer draft.",
+    "sent": "D{id} was already sent.",
+    "edited": "D{id} was already sent (edited).",
+    "skipped": "D{id} was skipped.",
+    "superseded": "D{id} was superseded by a reply from the team.",
+    "discarded": "D{id} was dropped.",
+    "expired": "D{id} expired: its messaging window closed.",
+    "failed": "D{id} could not be written.",
+}
+
+
+def handle(
+    conversation_id: int,
+    command: Command,
+    *,
+    message_id: int,
+    user_id: int | None,
+    deps: ReplyDeps,
+    redo: Callable[[int, str], None],
+) -> None:
+    """Carry out one command. Idempotent: running it twice changes nothing more.
+
+    ``message_id`` (the note's Chatwoot id) keys every note this writes, so a repeated run
+    posts nothing twice. ``redo`` enqueues a fresh draft with the rep's hint.
+    """
+    with session_scope(deps.engine) as session:
+        if not command.known:
+            _note(session, conversation_id, message_id, notes.unknown_command(command.name), deps)
+        elif command.name == "redo":
+            # Without a draft id, /redo asks for a fresh draft whether or not one is pending.
+            _, refusal = _target(session, conversation_id, command)
+            if command.draft_id is not None and refusal is not None:
+                _note(session, conversation_id, message_id, refusal, deps)
+            else:
+                redo(conversation_id, command.text)
+        else:
+            target, refusal = _target(session, conversation_id, command)
+            if refusal is not None:
+                _note(session, conversation_id, message_id, refusal, deps)
+            elif target is not None and command.name == "send":
+                _send(session, target, command, user_id=user_id, deps=deps)
+            elif target is not None and command.name == "skip":
+                drafts.retire(session, target, "skipped", now=deps.now())
+                target.decided_by = user_id
+    deliver(conversation_id, deps)
+
+
+def _target(
+    session: Session, conversation_id: int, command: Command
+) -> tuple[Draft | None, str | None]:
+    """The draft a command means, or why it can't act on it."""
+    current = drafts.pending_draft(session, conversation_id, lock=True)
+    if command.draft_id is None:
+        if current is None:
+            return None, notes.refusal("There is no draft waiting.", current=None)
+        return current, None
+    named = session.exec(
+        select(Draft)
+        .where(Draft.id == command.draft_id, Draft.conversation_id == conversation_id)
+        .with_for_update()
+    ).first()
+    current_id = current.id if current else None
+    if named is None:
+        return None, notes.refusal(f"D{command.draft_id} is not a draft here.", current=current_id)
+    if named.state != "pending":
+        reason = _WHY_NOT.get(named.state, "D{id} can't be used.").format(id=named.id)
+        return None, notes.refusal(reason, current=current_id)
+    return named, None
+
+
+def _send(
+    session: Session, draft: Draft, command: Command, *, user_id: int | None, deps: ReplyDeps
+) -> None:
+    assert draft.id is not None
+    bubbles = split_bubbles(command.text) if command.text else list(draft.bubbles)
+    distance = normalised_distance(join_bubbles(draft.bubbles), join_bubbles(bubbles))
+    now = deps.now()
+    drafts.retire(session, draft, "edited" if distance > 0 else "sent", now=now)
+    draft.decided_by = user_id
+    draft.sent_text = join_bubbles(bubbles)
+    draft.edit_distance = distance
+    for position, bubble in enumerate(bubbles):
+        outbox.add(
+            session,
+            key=f"draft:{draft.id}:bubble:{position}",
+            conversation_id=draft.conversation_id,
+            draft_id=draft.id,
+            content=bubble,
+            private=False,
+            position=position,
+            now=now,
+        )
+    log.info("D%s approved by user %s (edit distance %.2f)", draft.id, user_id, distance)
+
+
+def _note(
+    session: Session, conversation_id: int, message_id: int, text: str, deps: ReplyDeps
+) -> None:
+    outbox.add(
+        session,
+        key=f"reply-to:{message_id}",
+        conversation_id=conversation_id,
+        content=text,
+        now=deps.now(),
+    )

@@ -1,0 +1,97 @@
+"""Draft bookkeeping in the database: which customer messages wait, and draft state changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.models import Draft, DraftMessage, Message, OutboxItem
+
+LIVE = ("pending", "sent", "edited")
+DECIDED_LIVE = ("sent", "edited")
+
+
+def waiting_messages(session: Session, conversation_id: int) -> list[Message]:
+    """Customer messages a reply should answer, oldest first.
+
+    That is every public customer message after the last public reply (the bot's or a
+    human's) that no sent draft answers. Messages a pending draft covers still wait: a new
+    draft replaces the pending one and covers them too.
+    """
+    last_reply = session.exec(
+        select(Message.created_at)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.message_type == "outgoing",
+            col(Message.private).is_(False),
+            col(Message.sender_kind).in_(("bot", "human")),
+        )
+        .order_by(col(Message.created_at).desc())
+    ).first()
+    answered = select(DraftMessage.message_id).join(Draft).where(col(Draft.state).in_(DECIDED_LIVE))
+    query = select(Message).where(
+        Message.conversation_id == conversation_id,
+        Message.sender_kind == "customer",
+        col(Message.private).is_(False),
+        col(Message.id).not_in(answered),
+    )
+    if last_reply is not None:
+        query = query.where(Message.created_at > last_reply)
+    return list(session.exec(query.order_by(col(Message.created_at), col(Message.id))))
+
+
+def history(session: Session, conversation_id: int) -> list[Message]:
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    return list(session.exec(query.order_by(col(Message.created_at), col(Message.id))))
+
+
+def pending_draft(session: Session, conversation_id: int, *, lock: bool = False) -> Draft | None:
+    """The newest pending draft of a conversation (there is at most one)."""
+    query = (
+        select(Draft)
+        .where(Draft.conversation_id == conversation_id, Draft.state == "pending")
+        .order_by(col(Draft.id).desc())
+    )
+    return session.exec(query.with_for_update() if lock else query).first()
+
+
+def retire(session: Session, draft: Draft, state: str, *, now: datetime | None = None) -> None:
+    """Move a draft out of "pending"; a draft that is no longer live releases its messages."""
+    draft.state = state
+    if now is not None:
+        draft.decided_at = now
+    if state not in LIVE:
+        session.execute(
+            update(DraftMessage)
+            .where(col(DraftMessage.draft_id) == draft.id)
+            .values(live_message_id=None)
+        )
+
+
+def cover(session: Session, draft: Draft, messages: list[Message]) -> None:
+    assert draft.id is not None
+    for message in messages:
+        session.add(
+            DraftMessage(draft_id=draft.id, message_id=message.id, live_message_id=message.id)
+        )
+
+
+def record_sent(session: Session, conversation_id: int) -> None:
+    """Stamp ``sent_at`` on approved drafts whose every bubble Chatwoot has confirmed."""
+    drafts = session.exec(
+        select(Draft).where(
+            Draft.conversation_id == conversation_id,
+            col(Draft.state).in_(DECIDED_LIVE),
+            col(Draft.sent_at).is_(None),
+        )
+    ).all()
+    for draft in drafts:
+        bubbles = session.exec(
+            select(OutboxItem).where(
+                OutboxItem.draft_id == draft.id, col(OutboxItem.key).contains(":bubble:")
+            )
+        ).all()
+        if bubbles and all(item.state == "sent" for item in bubbles):
+            draft.sent_at = max(item.sent_at for item in bubbles if item.sent_at)

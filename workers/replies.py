@@ -1,0 +1,230 @@
+"""Drafting a reply: the waiting customer messages, Claude's answer, the draft note.
+
+``draft_reply`` is the core the reply job calls once the customer has gone quiet and the
+conversation's generation lock is held. It never holds a database transaction open while
+Claude thinks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.config import ConfigStore, InboxConfig
+from bot.db import session_scope
+from bot.knowledge import KnowledgeStore
+from bot.models import Conversation, Draft, Message
+from bot.settings import Autonomy
+from workers import drafts, history, notes, outbox
+from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply
+from workers.playbook import knowledge_text, system_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReplyDeps:
+    """What drafting needs; the job builds the real ones, tests pass fakes."""
+
+    engine: Engine
+    config: ConfigStore
+    knowledge: KnowledgeStore
+    composer: Composer | None
+    chatwoot: outbox.Poster | None
+    now: Callable[[], datetime]
+    cache_ttl: str = "1h"
+    # Called with (conversation id, attempt) when Chatwoot failed transiently and posting
+    # must be retried later; the job wires it to a delayed RQ job.
+    retry_later: Callable[[int, int], None] = lambda _conversation_id, _attempt: None
+
+
+@dataclass(frozen=True)
+class _Work:
+    display_id: int
+    inbox: InboxConfig
+    waiting: list[Message]
+    prompt: Prompt
+    mention: str | None
+
+
+def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = None) -> float | None:
+    """Write and post a draft for the conversation's waiting customer messages.
+
+    Returns the time (unix seconds) of the newest customer message the draft covers, for
+    the debounce timer to settle, or None when there was nothing to answer.
+    """
+    with Session(deps.engine) as session:
+        work = _gather(session, conversation_id, deps, hint=hint)
+    if work is None:
+        return None
+    covered_up_to = max(m.created_at for m in work.waiting).timestamp()
+    if deps.chatwoot is None:
+        log.error(
+            "conversation %s: customer messages wait, but CHATWOOT_URL, CHATWOOT_ACCOUNT_ID "
+            "or CHATWOOT_BOT_TOKEN is unset, so nothing can be posted",
+            work.display_id,
+        )
+        return covered_up_to
+    if deps.composer is None:
+        _fail(conversation_id, work, deps, "Claude is not configured (ANTHROPIC_API_KEY is unset)")
+    else:
+        try:
+            reply = deps.composer.compose(work.prompt)
+        except ComposerError as exc:
+            log.warning("conversation %s: Claude didn't answer: %s", work.display_id, exc)
+            _fail(conversation_id, work, deps, f"Claude didn't answer ({exc})")
+        else:
+            _store_draft(conversation_id, work, reply, deps, hint=hint)
+    deliver(conversation_id, deps)
+    return covered_up_to
+
+
+def deliver(conversation_id: int, deps: ReplyDeps, *, attempt: int = 0) -> None:
+    """Post what the outbox holds for the conversation; schedule a retry if Chatwoot fails.
+
+    Chatwoot failures don't count against Claude's budget: the outbox keeps retrying.
+    """
+    if deps.chatwoot is None:
+        return
+    try:
+        outbox.deliver_pending(deps.engine, conversation_id, deps.chatwoot, now=deps.now)
+    except outbox.RetryLater:
+        deps.retry_later(conversation_id, attempt)
+    with session_scope(deps.engine) as session:
+        drafts.record_sent(session, conversation_id)
+
+
+def mention_for(conversation: Conversation, inbox: InboxConfig) -> str | None:
+    """Whom the draft note notifies: the assignee, else the inbox's on-duty agent."""
+    if conversation.assignee_type == "User" and conversation.assignee_id:
+        name = conversation.assignee_name or f"agent {conversation.assignee_id}"
+        return notes.mention(conversation.assignee_id, name)
+    if inbox.on_duty_agent is not None:
+        return notes.mention(inbox.on_duty_agent.id, inbox.on_duty_agent.name)
+    return None
+
+
+def _gather(
+    session: Session, conversation_id: int, deps: ReplyDeps, *, hint: str | None
+) -> _Work | None:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or conversation.status != "pending":
+        return None
+    inbox = deps.config.inbox(conversation.inbox_id or 0)
+    if inbox.autonomy is Autonomy.OFF:
+        return None
+    waiting = drafts.waiting_messages(session, conversation_id)
+    if not waiting:
+        return None
+    knowledge = deps.knowledge.load(inbox.knowledge_path)
+    prompt = Prompt(
+        playbook=system_text(inbox_name=inbox.name, locales=inbox.locales),
+        knowledge=knowledge_text(knowledge.text),
+        knowledge_version=knowledge.version,
+        history=history.turns(drafts.history(session, conversation_id)),
+        hint=hint,
+        cache_ttl=cast(CacheTTL, deps.cache_ttl),
+    )
+    return _Work(conversation.display_id, inbox, waiting, prompt, mention_for(conversation, inbox))
+
+
+def _store_draft(
+    conversation_id: int, work: _Work, reply: Reply, deps: ReplyDeps, *, hint: str | None
+) -> None:
+    now = deps.now()
+    with session_scope(deps.engine) as session:
+        previous = drafts.pending_draft(session, conversation_id, lock=True)
+        if previous is not None:
+            drafts.retire(session, previous, "replaced")
+        # Messages a rep sent a draft for while Claude was thinking are answered already.
+        still_waiting = {m.id for m in drafts.waiting_messages(session, conversation_id)}
+        covered = [m for m in work.waiting if m.id in still_waiting]
+        usage = reply.usage
+        draft = Draft(
+            conversation_id=conversation_id,
+            state="pending" if covered else "discarded",
+            bubbles=list(reply.bubbles),
+            handoff_reason=reply.handoff.reason if reply.handoff else None,
+            handoff_note=reply.handoff.note if reply.handoff else None,
+            answered_questions=list(reply.answered_questions),
+            do_not_contact=reply.do_not_contact,
+            structured=reply.structured,
+            hint=hint,
+            knowledge_version=work.prompt.knowledge_version,
+            last_customer_message_at=max(m.created_at for m in work.waiting),
+            created_at=now,
+            ready_at=now,
+            model=usage.model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_input_tokens=usage.cache_read_input_tokens,
+            cache_write_5m_tokens=usage.cache_write_5m_tokens,
+            cache_write_1h_tokens=usage.cache_write_1h_tokens,
+            latency_ms=usage.latency_ms,
+            request_id=usage.request_id,
+        )
+        session.add(draft)
+        session.flush()
+        assert draft.id is not None
+        if not covered:
+            log.info("conversation %s: draft D%s answers nothing new", work.display_id, draft.id)
+            return
+        drafts.cover(session, draft, covered)
+        outbox.add(
+            session,
+            key=f"draft:{draft.id}:note",
+            conversation_id=conversation_id,
+            draft_id=draft.id,
+            content=notes.draft_note(
+                draft.id,
+                draft.bubbles,
+                mention_of=work.mention,
+                handoff_reason=draft.handoff_reason,
+                handoff_note=draft.handoff_note,
+            ),
+            now=now,
+        )
+        log.info(
+            "conversation %s: draft D%s covers %d message(s)",
+            work.display_id,
+            draft.id,
+            len(covered),
+        )
+
+
+def _fail(conversation_id: int, work: _Work, deps: ReplyDeps, reason: str) -> None:
+    """No draft can be written: hand the conversation to a human, saying why."""
+    now = deps.now()
+    with session_scope(deps.engine) as session:
+        draft = Draft(
+            conversation_id=conversation_id, state="failed", failure=reason, created_at=now
+        )
+        session.add(draft)
+        session.flush()
+        note = notes.failure_note(reason)
+        if work.mention:
+            note = f"{work.mention} {note}"
+        outbox.add(
+            session,
+            key=f"draft:{draft.id}:failed",
+            conversation_id=conversation_id,
+            draft_id=draft.id,
+            content=note,
+            now=now,
+        )
+        # A bot setting a pending conversation open is Chatwoot's handoff: agents are told.
+        outbox.add(
+            session,
+            key=f"draft:{draft.id}:handoff",
+            conversation_id=conversation_id,
+            draft_id=draft.id,
+            content="open",
+            action="status",
+            now=now,
+        )
