@@ -11,6 +11,11 @@ import sys
 from rq import Worker
 from rq.serializers import JSONSerializer
 
+# RQ forks a work horse per job, and a child imports the job's module afresh unless the
+# parent already has: importing the jobs (and with them the anthropic SDK, ~1.5 s) here,
+# before any fork, takes that off every job. Only imports: clients and pools are built in
+# the child, because connections don't survive a fork.
+import workers.jobs  # noqa: F401
 from workers.queue import connect, make_queue
 from workers.startup import settings_or_exit
 
