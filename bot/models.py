@@ -134,6 +134,9 @@ class Message(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=16)
     deleted: bool = False
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # When Wingman first stored it, on Wingman's own clock: reply timing is measured with
+    # this, so Chatwoot's clock skew or a slow webhook queue can't shift the quiet period.
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     # "webhook" or "import": the sweeper only rescues what arrived live.
     origin: str = Field(default="webhook", max_length=16)
 

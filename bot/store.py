@@ -79,7 +79,9 @@ def apply_event(session: Session, event: Event, *, now: datetime, origin: str) -
     if event.conversation is not None:
         conversation = upsert_conversation(session, event.conversation, now=now)
     if event.message is not None and conversation is not None:
-        upsert_message(session, event.message, conversation_pk=_pk(conversation), origin=origin)
+        upsert_message(
+            session, event.message, conversation_pk=_pk(conversation), origin=origin, now=now
+        )
 
 
 def upsert_inbox(session: Session, data: InboxData) -> Inbox:
@@ -156,7 +158,7 @@ def conversation_changes(row: Conversation, data: ConversationData) -> dict[str,
 
 
 def upsert_message(
-    session: Session, data: MessageData, *, conversation_pk: int, origin: str
+    session: Session, data: MessageData, *, conversation_pk: int, origin: str, now: datetime
 ) -> Message:
     fresh = {
         "id": data.id,
@@ -177,6 +179,7 @@ def upsert_message(
         "status": data.status,
         "deleted": data.deleted,
         "created_at": data.created_at,
+        "received_at": now,
         "origin": origin,
     }
     result = session.execute(

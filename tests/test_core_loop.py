@@ -55,9 +55,11 @@ class Clock:
 class Loop:
     """The running system, driven by hand."""
 
-    def __init__(self, client: Any, queue: Queue, engine: Engine, fake: FakeChatwoot) -> None:
+    def __init__(
+        self, client: Any, queue: Queue, engine: Engine, fake: FakeChatwoot, clock: Clock
+    ) -> None:
         self.client, self.queue, self.engine, self.fake = client, queue, engine, fake
-        self.clock = Clock()
+        self.clock = clock
         self.composer = FakeComposer()
         self.scheduler = RQScheduler(
             [queue.name], connection=queue.connection, serializer=JSONSerializer
@@ -66,11 +68,16 @@ class Loop:
         self.worker = SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
         self._ids = iter(range(930_000, 940_000))
 
-    def customer_says(self, text: str, *, at: float) -> int:
+    def customer_says(self, text: str, *, at: float, chatwoot_skew: float = 0.0) -> int:
+        """The customer's message reaches Wingman at ``at`` (the clock moves there).
+
+        ``chatwoot_skew`` sets Chatwoot's own timestamp apart from Wingman's clock.
+        """
+        self.clock.t = max(self.clock.t, at)
         payload = copy.deepcopy(load_event("message_created_incoming"))
         payload["id"] = next(self._ids)
         payload["content"] = text
-        payload["created_at"] = datetime.fromtimestamp(at, UTC).isoformat()
+        payload["created_at"] = datetime.fromtimestamp(at + chatwoot_skew, UTC).isoformat()
         payload["conversation"]["meta"]["assignee"] = {
             "id": 21,
             "name": "Daniel Ortiz",
@@ -127,7 +134,8 @@ def loop(
     queue = make_queue(redis_conn)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         fake = FakeChatwoot(mock)
-        loop = Loop(make_app().test_client(), queue, engine, fake)
+        clock = Clock()
+        loop = Loop(make_app(now=clock.dt).test_client(), queue, engine, fake, clock)
         timer = ReplyTimer(
             redis_conn,
             queue,
@@ -181,6 +189,15 @@ def test_a_burst_gives_one_claude_call_and_one_tagged_note_mentioning_the_assign
     assert "[@Daniel Ortiz](mention://user/21/Daniel%20Ortiz)" in note
     assert "Hi Maya!\n\nYes, two standard pads fit.\n\nWhere are you headed?" in note
     assert loop.fake.public() == []
+
+
+def test_the_quiet_period_runs_on_wingmans_clock_whatever_chatwoots_says(loop: Loop) -> None:
+    loop.composer.add(reply("Hi!"))
+    loop.customer_says("Hello?", at=T0, chatwoot_skew=-3600)  # Chatwoot's clock an hour behind
+    loop.run(at=T0 + DEBOUNCE / 2)
+    assert loop.composer.prompts == []
+    loop.run(at=T0 + DEBOUNCE + 1)
+    assert len(loop.composer.prompts) == 1
 
 
 def test_max_wait_stops_endless_postponement(loop: Loop) -> None:

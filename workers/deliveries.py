@@ -14,7 +14,7 @@ from rq import Queue
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from bot.models import Conversation, Delivery
+from bot.models import Conversation, Delivery, Message
 from chatwoot.events import SenderKind, parse_event
 from workers import commands
 from workers.dispatch import delivery_job_id, enqueue_delivery, is_pending
@@ -72,8 +72,9 @@ def route(session: Session, delivery_id: int) -> list[Action] | None:
     if conversation is None or conversation.id is None:
         return []
     if message.sender_kind is SenderKind.CUSTOMER and not message.private:
-        if conversation.status == "pending":
-            return [Touch(conversation.id, message.created_at.timestamp())]
+        stored = session.get(Message, message.id)
+        if conversation.status == "pending" and stored is not None:
+            return [Touch(conversation.id, stored.received_at.timestamp())]
     elif message.sender_kind is SenderKind.HUMAN and message.private:
         command = commands.parse(message.content)
         if command is not None:

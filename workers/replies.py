@@ -63,7 +63,8 @@ def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = Non
         work = _gather(session, conversation_id, deps, hint=hint)
     if work is None:
         return None
-    covered_up_to = max(m.created_at for m in work.waiting).timestamp()
+    # Wingman's own receive times, the clock the debounce timer runs on.
+    covered_up_to = max(m.received_at for m in work.waiting).timestamp()
     if deps.chatwoot is None:
         log.error(
             "conversation %s: customer messages wait, but CHATWOOT_URL, CHATWOOT_ACCOUNT_ID "
@@ -157,7 +158,7 @@ def _store_draft(
             structured=reply.structured,
             hint=hint,
             knowledge_version=work.prompt.knowledge_version,
-            last_customer_message_at=max(m.created_at for m in work.waiting),
+            last_customer_message_at=max(m.received_at for m in work.waiting),
             created_at=now,
             ready_at=now,
             model=usage.model,
