@@ -150,3 +150,20 @@ def make_app(engine: Engine, redis_conn: Redis, redis_url: str) -> Any:
         return app
 
     return build
+
+
+def store_event(engine: Engine, payload: dict[str, Any], *, key: str, received_at: Any) -> Any:
+    """Store a payload as the webhook would, without HTTP: returns bot.store.Stored."""
+    from bot.db import session_scope
+    from bot.store import record_delivery
+    from chatwoot.events import parse_event
+
+    with session_scope(engine) as session:
+        return record_delivery(
+            session,
+            key=key,
+            event_name=payload["event"],
+            body=json.dumps(payload),
+            received_at=received_at,
+            event=parse_event(payload),
+        )

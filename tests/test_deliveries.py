@@ -14,9 +14,7 @@ from sqlmodel import Session, select
 
 from bot.db import session_scope
 from bot.models import Delivery, Message
-from bot.store import record_delivery
-from chatwoot.events import parse_event
-from tests.conftest import engine_url, load_event
+from tests.conftest import engine_url, load_event, store_event
 from workers import deliveries, runtime
 from workers.dispatch import delivery_job_id, enqueue_delivery
 from workers.queue import make_queue
@@ -26,16 +24,7 @@ NOW = datetime(2026, 6, 18, 10, 0, tzinfo=UTC)
 
 def store(engine: Engine, key: str, received_at: datetime = NOW) -> int:
     payload = load_event("message_created_incoming")
-    with session_scope(engine) as session:
-        stored = record_delivery(
-            session,
-            key=key,
-            event_name="message_created",
-            body=json.dumps(payload),
-            received_at=received_at,
-            event=parse_event(payload),
-        )
-    return stored.delivery_id
+    return int(store_event(engine, payload, key=key, received_at=received_at).delivery_id)
 
 
 def delivery(engine: Engine, delivery_id: int) -> Delivery | None:

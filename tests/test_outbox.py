@@ -1,6 +1,5 @@
 """The outbox posts each item exactly once, on both databases, against Chatwoot's real shapes."""
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,11 +10,9 @@ from sqlmodel import Session, select
 
 from bot.db import session_scope
 from bot.models import Conversation, OutboxItem
-from bot.store import record_delivery
 from chatwoot.client import ChatwootClient
-from chatwoot.events import parse_event
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
-from tests.conftest import load_event
+from tests.conftest import load_event, store_event
 from workers import outbox
 
 T0 = datetime(2026, 6, 18, 9, 20, tzinfo=UTC)
@@ -45,16 +42,8 @@ def client() -> ChatwootClient:
 
 
 def conversation(engine: Engine) -> int:
-    payload = load_event("message_created_incoming")
-    with session_scope(engine) as session:
-        record_delivery(
-            session,
-            key="d",
-            event_name="message_created",
-            body=json.dumps(payload),
-            received_at=T0,
-            event=parse_event(payload),
-        )
+    store_event(engine, load_event("message_created_incoming"), key="d", received_at=T0)
+    with Session(engine) as session:
         row = session.exec(select(Conversation)).one()
         assert row.id is not None
         return row.id
@@ -149,15 +138,7 @@ def test_killed_after_200_uses_the_stored_echo_first(
     echo = load_event("message_created_outgoing_bot")
     echo["id"], echo["content"] = 918999, "Hi Maya!"
     echo["created_at"] = (T0 + timedelta(seconds=1)).isoformat()
-    with session_scope(engine) as session:
-        record_delivery(
-            session,
-            key="echo",
-            event_name="message_created",
-            body=json.dumps(echo),
-            received_at=T0,
-            event=parse_event(echo),
-        )
+    store_event(engine, echo, key="echo", received_at=T0)
     fake.last_public = None  # Chatwoot can't be asked: the echo must be enough
     clock.now += timedelta(seconds=outbox.LEASE_SECONDS + 1)
     assert outbox.deliver_pending(engine, conv, client, now=clock) == 1

@@ -1,7 +1,6 @@
 """Storage runs on both SQLite and PostgreSQL (the ``engine`` fixture is parametrised)."""
 
 import copy
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,25 +8,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from bot.db import session_scope
 from bot.models import Account, Contact, Conversation, Delivery, Inbox, Message
-from bot.store import merge_attachments, record_delivery
-from chatwoot.events import parse_event
-from tests.conftest import event_names, load_event
+from bot.store import merge_attachments
+from tests.conftest import event_names, load_event, store_event
 
 NOW = datetime(2026, 6, 18, 9, 20, tzinfo=UTC)
 
 
 def deliver(engine: Engine, payload: dict[str, Any], key: str) -> Any:
-    with session_scope(engine) as session:
-        return record_delivery(
-            session,
-            key=key,
-            event_name=payload["event"],
-            body=json.dumps(payload),
-            received_at=NOW,
-            event=parse_event(payload),
-        )
+    return store_event(engine, payload, key=key, received_at=NOW)
 
 
 def counts(engine: Engine) -> dict[str, int]:
