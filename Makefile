@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fix bench install clean
+.PHONY: run test lint fix bench demo install clean
 
 run: install
 	$(BIN)/python -m workers.supervisor
@@ -23,6 +23,9 @@ fix: install
 
 bench: install
 	$(BIN)/python -m bench
+
+demo: install
+	$(BIN)/python -m standins.demo
 
 install: $(STAMP)
 

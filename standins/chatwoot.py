@@ -1,0 +1,304 @@
+"""A local stand-in for one Chatwoot account, for integration tests and `make demo`.
+
+It is NOT Chatwoot: one in-memory account (inbox 12 "Website Support", a web widget, agent
+bot 7) that answers the REST endpoints Wingman's client calls in Chatwoot 4.15.1's shapes,
+and delivers agent-bot webhooks to ``--webhook-url`` the way Chatwoot does (signed when a
+secret is set, from a background thread). Every response carries
+``x-wingman-standin: chatwoot``.
+
+    python -m standins.chatwoot --port 3000 --account 3 --bot-token T \\
+        --webhook-url http://localhost:8000/chatwoot/webhook [--secret S] [--user-token U]
+
+Test controls (JSON, no token):
+
+- ``POST /_standin/customer_message {"conversation_id"?, "content", "attachments"?,
+  "contact"?: {"name", "email"}, "assignee"?: {"id", "name"}}``: the customer writes; the
+  conversation is created (``pending``) on first use. Answers its id and the message id.
+- ``POST /_standin/agent_note {"conversation_id", "content", "user": {"id", "name"},
+  "private"?: true}``: a rep writes a private note (or, with ``"private": false``, a reply).
+- ``POST /_standin/fail {"path_contains", "status": 500, "times": 1, "method"?, "delay"?,
+  "apply"?}``: matching REST calls fail; with ``apply`` the call takes effect first, as
+  when Chatwoot saved the message but the answer never arrived.
+- ``GET /_standin/conversations/{id}``: everything, private notes and senders included.
+- ``GET /_standin/conversations``, ``GET /_standin/deliveries``, ``POST /_standin/reset``.
+
+The pieces: ``chatwoot_state`` (the account and its changes), ``chatwoot_shapes`` (the
+JSON Chatwoot would write), ``chatwoot_api`` (REST), ``chatwoot_controls`` (the above) and
+``chatwoot_webhooks`` (delivery).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from standins import chatwoot_shapes as shapes
+from standins.chatwoot_api import REST_ROUTES, Call, Result, Route
+from standins.chatwoot_controls import CONTROL_ROUTES, Failure
+from standins.chatwoot_state import Account, Change, StandinError
+from standins.chatwoot_webhooks import RETRY_WAIT, TIMEOUT, Deliverer
+
+BANNER = "Chatwoot stand-in (NOT a real Chatwoot): one in-memory account, local webhooks"
+_ACCOUNT_PATH = re.compile(r"^/api/v1/accounts/(\d+)(/.*)$")
+
+
+class ChatwootStandin(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        account_id: int = 3,
+        bot_token: str,
+        user_token: str | None = None,
+        webhook_url: str | None = None,
+        secret: str | None = None,
+        quiet: bool = True,
+        retry_wait: float = RETRY_WAIT,
+        webhook_timeout: float = TIMEOUT,
+    ) -> None:
+        self.account = Account(account_id)
+        self.tokens = {bot_token: "bot", **({user_token: "user"} if user_token else {})}
+        self.deliverer = Deliverer(
+            webhook_url, secret, timeout=webhook_timeout, retry_wait=retry_wait
+        )
+        self.failures: list[Failure] = []
+        self.failures_lock = threading.Lock()
+        self.quiet = quiet
+        self._thread: threading.Thread | None = None
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> ChatwootStandin:
+        self.deliverer.start()
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="chatwoot-standin"
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and delivering, close the socket and join the threads."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.deliverer.stop()
+        self.server_close()
+
+    def publish(self, changes: list[Change]) -> None:
+        """Render and queue the webhooks for changes; call with ``account.lock`` held."""
+        for change in changes:
+            payload = shapes.webhook(self.account, change)
+            message_id = change.message.id if change.message else None
+            self.deliverer.enqueue(
+                payload, conversation_id=change.conversation.id, message_id=message_id
+            )
+
+    def reset(self) -> None:
+        with self.failures_lock:
+            self.failures.clear()
+        self.account.reset()
+        self.deliverer.reset()
+
+    def take_failure(self, method: str, path: str) -> Failure | None:
+        with self.failures_lock:
+            for failure in self.failures:
+                if failure.path_contains in path and failure.method in (None, method):
+                    failure.times -= 1
+                    if failure.times <= 0:
+                        self.failures.remove(failure)
+                    return failure
+        return None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (its timeout) closes its socket mid-answer.
+        if not self.quiet:
+            super().handle_error(request, client_address)
+
+
+def serve(
+    port: int = 0,
+    host: str = "127.0.0.1",
+    *,
+    account_id: int = 3,
+    bot_token: str = "standin-bot-token",
+    user_token: str | None = None,
+    webhook_url: str | None = None,
+    secret: str | None = None,
+    quiet: bool = True,
+    retry_wait: float = RETRY_WAIT,
+    webhook_timeout: float = TIMEOUT,
+) -> ChatwootStandin:
+    """Start a stand-in on a thread; port 0 picks a free one. Call ``stop()`` when done."""
+    return ChatwootStandin(
+        host,
+        port,
+        account_id=account_id,
+        bot_token=bot_token,
+        user_token=user_token,
+        webhook_url=webhook_url,
+        secret=secret,
+        quiet=quiet,
+        retry_wait=retry_wait,
+        webhook_timeout=webhook_timeout,
+    ).start()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ChatwootStandin
+    timeout = 60
+    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK adds
+    # 40 ms to every keep-alive call.
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if not self.server.quiet:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        path = parts.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        body = self._read_json()
+        if body is None:
+            self._send(400, {"error": "the request body must be a JSON object"})
+            return
+        call = Call(self.server, method, path, query, body, "control", None)
+        try:
+            if path == "/" or path.startswith("/_standin"):
+                self._send(*self._control(call))
+            else:
+                self._rest(call)
+        except StandinError as exc:
+            self._send(exc.status, {"error": str(exc)})
+
+    def _control(self, call: Call) -> Result:
+        if call.path == "/":
+            return 200, {"standin": "chatwoot", "banner": BANNER, "account_id": call.account.id}
+        for method, pattern, route in CONTROL_ROUTES:
+            match = pattern.match(call.path)
+            if match and method == call.method:
+                call.conversation_id = int(match.group(1)) if match.groups() else None
+                return route(call)
+        raise StandinError(404, f"no such endpoint: {call.method} {call.path}")
+
+    def _rest(self, call: Call) -> None:
+        match = _ACCOUNT_PATH.match(call.path)
+        if match is None:
+            raise StandinError(404, f"no such endpoint: {call.method} {call.path}")
+        who = self.server.tokens.get(self.headers.get("api_access_token") or "")
+        if who is None:
+            raise StandinError(401, "Invalid Access Token")
+        if int(match.group(1)) != call.account.id:
+            raise StandinError(401, "You are not authorized to access this account")
+        found = _rest_route(call.method, match.group(2))
+        if found is None:
+            raise StandinError(404, f"no such endpoint: {call.method} {call.path}")
+        route, bots, ids = found
+        # BOT_ACCESSIBLE_ENDPOINTS: a bot token may not list conversations or messages.
+        if who == "bot" and not bots:
+            raise StandinError(401, "Access to this endpoint is not authorized for bots")
+        call.who = who
+        call.conversation_id = int(ids.group(1)) if ids.groups() else None
+        failure = self.server.take_failure(call.method, call.path)
+        if failure is not None and failure.apply:
+            route(call)
+        if failure is not None:
+            time.sleep(failure.delay)
+            self._send(failure.status, {"error": "scripted failure (Chatwoot stand-in)"})
+            return
+        self._send(*route(call))
+
+    def _read_json(self) -> dict[str, Any] | None:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            data = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _send(self, status: int, body: object) -> None:
+        data = b"" if body is None else json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("content-type", "application/json; charset=utf-8")
+            self.send_header("content-length", str(len(data)))
+            self.send_header("x-wingman-standin", "chatwoot")
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass  # the client gave up waiting (a scripted delay past its timeout)
+
+
+def _rest_route(method: str, path: str) -> tuple[Route, bool, re.Match[str]] | None:
+    for route_method, pattern, route, bots in REST_ROUTES:
+        found = pattern.match(path)
+        if found and route_method == method:
+            return route, bots, found
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=BANNER)
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--account", type=int, default=3, help="the account id (default 3)")
+    parser.add_argument("--bot-token", required=True, help="the agent bot's access token")
+    parser.add_argument("--user-token", help="an admin's token, for the list endpoints")
+    parser.add_argument("--webhook-url", help="the agent bot's webhook URL")
+    parser.add_argument("--secret", help="the bot's webhook secret; unset sends unsigned")
+    parser.add_argument("--retry-wait", type=float, default=RETRY_WAIT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    server = ChatwootStandin(
+        args.host,
+        args.port,
+        account_id=args.account,
+        bot_token=args.bot_token,
+        user_token=args.user_token,
+        webhook_url=args.webhook_url,
+        secret=args.secret,
+        quiet=False,
+        retry_wait=args.retry_wait,
+    )
+    server.deliverer.start()
+    print(BANNER, flush=True)
+    signed = "signed" if args.secret else "unsigned"
+    target = args.webhook_url or "nowhere (no --webhook-url)"
+    print(f"Delivering agent-bot webhooks ({signed}) to {target}", flush=True)
+    print(f"Listening on {server.url} (set CHATWOOT_URL to this)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.deliverer.stop()
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The Chatwoot stand-in's test and demo controls under ``/_standin`` (JSON, no token).
+
+They play the people Chatwoot stands between: a customer writing in the web widget, a rep
+typing a private note, and a Chatwoot that fails on cue. Their changes are delivered to the
+agent bot exactly like the REST API's.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from standins import chatwoot_shapes as shapes
+from standins.chatwoot_api import Call, Result, Route
+from standins.chatwoot_state import Account, Conversation, Message, StandinError
+
+MAX_ATTACHMENTS = 15  # Chatwoot's limit per message
+
+
+@dataclass
+class Failure:
+    """A scripted REST failure: the next ``times`` matching calls answer ``status``."""
+
+    path_contains: str
+    status: int
+    times: int
+    method: str | None
+    delay: float
+    apply: bool
+
+
+def customer_message(call: Call) -> Result:
+    body, account = call.body, call.account
+    content, attachments = body.get("content"), body.get("attachments") or []
+    if content is not None and not isinstance(content, str):
+        raise StandinError(400, "content must be a string")
+    if not isinstance(attachments, list) or not all(isinstance(a, dict) for a in attachments):
+        raise StandinError(400, "attachments must be a list of objects")
+    if not content and not attachments:
+        raise StandinError(400, "a customer message needs content or attachments")
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise StandinError(400, f"at most {MAX_ATTACHMENTS} attachments per message")
+    wanted = _body_id(body, "conversation_id") if "conversation_id" in body else None
+    with account.lock:
+        conversation = account.conversations.get(wanted) if wanted is not None else None
+        if conversation is None:
+            assignee = account.user(body["assignee"]) if body.get("assignee") else None
+            raw = body.get("contact")
+            contact: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            conversation = account.open_conversation(
+                wanted, contact=contact, assignee=assignee, now=time.time()
+            )
+        message, changes = account.customer_says(
+            conversation, content, attachments, now=time.time()
+        )
+        call.server.publish(changes)
+        return 200, {
+            "conversation_id": conversation.id,
+            "message_id": message.id,
+            "status": conversation.status,
+        }
+
+
+def agent_note(call: Call) -> Result:
+    body, account = call.body, call.account
+    conversation_id = _body_id(body, "conversation_id")
+    if not isinstance(body.get("user"), dict):
+        raise StandinError(400, 'a note needs "user": {"id", "name"}')
+    private = body.get("private", True)
+    with account.lock:
+        conversation = account.conversation(conversation_id)
+        user = account.user(body["user"])
+        message, changes = account.post(
+            conversation,
+            body.get("content") if isinstance(body.get("content"), str) else None,
+            private=private is not False,
+            sender=("User", user.id),
+            content_attributes={},
+            now=time.time(),
+        )
+        call.server.publish(changes)
+    return 200, {"conversation_id": conversation.id, "message_id": message.id}
+
+
+def fail(call: Call) -> Result:
+    body = call.body
+    path, status, times = body.get("path_contains"), body.get("status", 500), body.get("times", 1)
+    method, delay, apply = body.get("method"), body.get("delay", 0), body.get("apply", False)
+    if not isinstance(path, str) or not path:
+        raise StandinError(400, "path_contains must be a non-empty string")
+    if not isinstance(status, int) or not 400 <= status <= 599:
+        raise StandinError(400, "status must be an HTTP error status (400-599)")
+    if not isinstance(times, int) or isinstance(times, bool) or times < 1:
+        raise StandinError(400, "times must be a positive whole number")
+    if method not in (None, "GET", "POST"):
+        raise StandinError(400, "method must be GET or POST")
+    if not isinstance(delay, int | float) or delay < 0:
+        raise StandinError(400, "delay must be a non-negative number of seconds")
+    failure = Failure(path, status, times, method, float(delay), apply is True)
+    with call.server.failures_lock:
+        call.server.failures.append(failure)
+    return 200, {"scripted": times}
+
+
+def inspect_conversation(call: Call) -> Result:
+    with call.account.lock:
+        return 200, inspection(call.account, call.conversation())
+
+
+def list_standin_conversations(call: Call) -> Result:
+    with call.account.lock:
+        found = sorted(call.account.conversations.values(), key=lambda c: c.id)
+        summary = [{"id": c.id, "status": c.status, "messages": len(c.messages)} for c in found]
+    return 200, {"conversations": summary}
+
+
+def deliveries(call: Call) -> Result:
+    return 200, {"deliveries": call.server.deliverer.records()}
+
+
+def reset(call: Call) -> Result:
+    call.server.reset()
+    return 200, {"reset": True}
+
+
+CONTROL_ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
+    ("POST", re.compile(r"^/_standin/customer_message$"), customer_message),
+    ("POST", re.compile(r"^/_standin/agent_note$"), agent_note),
+    ("POST", re.compile(r"^/_standin/fail$"), fail),
+    ("GET", re.compile(r"^/_standin/conversations/(\d+)$"), inspect_conversation),
+    ("GET", re.compile(r"^/_standin/conversations$"), list_standin_conversations),
+    ("GET", re.compile(r"^/_standin/deliveries$"), deliveries),
+    ("POST", re.compile(r"^/_standin/reset$"), reset),
+]
+
+
+def inspection(account: Account, conversation: Conversation) -> dict[str, Any]:
+    """Everything about a conversation, private notes included, for tests and the demo."""
+    assignee = shapes.assignee_push(account, conversation)
+    return {
+        "id": conversation.id,
+        "status": conversation.status,
+        "inbox_id": conversation.inbox_id,
+        "labels": list(conversation.labels),
+        "custom_attributes": dict(conversation.custom_attributes),
+        "assignee": {"id": assignee["id"], "name": assignee["name"], "type": assignee["type"]}
+        if assignee
+        else None,
+        "team_id": conversation.team_id,
+        "contact": {"id": conversation.contact.id, "name": conversation.contact.name},
+        "mentions": list(conversation.mentions),
+        "messages": [
+            {
+                "id": m.id,
+                "message_type": shapes.MESSAGE_TYPE_NAMES[m.message_type],
+                "private": m.private,
+                "content": m.content,
+                "sender": _sender(account, conversation, m),
+                "created_at": shapes.iso(m.created_at),
+                "content_attributes": m.content_attributes,
+                "attachments": m.attachments,
+            }
+            for m in conversation.messages
+        ],
+    }
+
+
+def _sender(
+    account: Account, conversation: Conversation, message: Message
+) -> dict[str, Any] | None:
+    pushed = shapes.push_sender(account, conversation, message)
+    return {"type": pushed["type"], "id": pushed["id"], "name": pushed["name"]} if pushed else None
+
+
+def _body_id(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise StandinError(400, f"{name} must be a positive whole number")
+    return value
