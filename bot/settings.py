@@ -72,6 +72,7 @@ class Settings:
     var_dir: str = "var"
     # Waits between retries of a Chatwoot post that failed transiently; the last one repeats.
     outbox_retry_seconds: tuple[float, ...] = (2.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+    outbox_sweep_interval_seconds: float = 60.0
     prompt_cache_ttl: str = "1h"
 
     @classmethod
@@ -134,6 +135,9 @@ class Settings:
             var_dir=env.get("WINGMAN_VAR_DIR", "var"),
             outbox_retry_seconds=_get(
                 env, "OUTBOX_RETRY_SECONDS", _seconds_list, cls.outbox_retry_seconds
+            ),
+            outbox_sweep_interval_seconds=_get(
+                env, "OUTBOX_SWEEP_INTERVAL_SECONDS", _positive_float, 60.0
             ),
             prompt_cache_ttl=_get(env, "PROMPT_CACHE_TTL", _cache_ttl, "1h"),
         )

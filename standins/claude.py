@@ -99,6 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: ClaudeStandin
     timeout = 60
+    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK adds
+    # 40 ms to every keep-alive call.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:

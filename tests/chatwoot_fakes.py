@@ -7,6 +7,7 @@ import re
 from itertools import count
 from typing import Any
 
+import requests
 import responses
 
 BASE = "https://chat.example.com"
@@ -37,6 +38,8 @@ class FakeChatwoot:
         self.posted: list[dict[str, Any]] = []
         self.statuses: list[str] = []
         self.fail_next: list[int] = []  # HTTP statuses for the next posts, in order
+        # Save the next N posts but lose the answer (the client times out after the save).
+        self.lose_answers = 0
         self.last_public: dict[str, Any] | None = None
         conversation = rf"{re.escape(CONVERSATIONS)}/(\d+)"
         mock.add_callback(
@@ -55,6 +58,9 @@ class FakeChatwoot:
         self.posted.append(message)
         if not message["private"]:
             self.last_public = message
+        if self.lose_answers:
+            self.lose_answers -= 1
+            raise requests.Timeout("read timed out (stand-in: saved, answer lost)")
         return 200, {}, json.dumps(message)
 
     def _status(self, request: Any) -> tuple[int, dict[str, str], str]:

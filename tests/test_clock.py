@@ -66,11 +66,16 @@ def test_seconds_until_next_is_the_nearest_boundary(now: float, expected: float)
 
 def test_periodic_jobs_follow_the_settings() -> None:
     settings = Settings.from_env(
-        {"DELIVERY_SWEEP_INTERVAL_SECONDS": "15", "DELIVERY_PRUNE_INTERVAL_SECONDS": "900"}
+        {
+            "DELIVERY_SWEEP_INTERVAL_SECONDS": "15",
+            "DELIVERY_PRUNE_INTERVAL_SECONDS": "900",
+            "OUTBOX_SWEEP_INTERVAL_SECONDS": "45",
+        }
     )
     assert periodic_jobs(settings) == [
         Periodic("requeue_stale_deliveries", "workers.jobs.requeue_stale_deliveries", 15.0),
         Periodic("prune_deliveries", "workers.jobs.prune_deliveries", 900.0),
+        Periodic("retry_stuck_outbox", "workers.jobs.retry_stuck_outbox", 45.0),
     ]
 
 
@@ -208,7 +213,10 @@ def test_clock_process_enqueues_and_stops_on_sigterm(
         )
         try:
             deadline = time.monotonic() + 15
-            while len(queued_funcs(redis_conn)) < 4 and time.monotonic() < deadline:
+            while (
+                queued_funcs(redis_conn).count("workers.jobs.requeue_stale_deliveries") < 3
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.1)
             clock.send_signal(signal.SIGTERM)
             assert clock.wait(timeout=5) == 0
@@ -218,4 +226,5 @@ def test_clock_process_enqueues_and_stops_on_sigterm(
     funcs = queued_funcs(redis_conn)
     assert funcs.count("workers.jobs.requeue_stale_deliveries") >= 3
     assert funcs.count("workers.jobs.prune_deliveries") >= 1
+    assert funcs.count("workers.jobs.retry_stuck_outbox") >= 1
     assert "enqueued requeue_stale_deliveries" in log_path.read_text()

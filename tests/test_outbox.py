@@ -119,8 +119,9 @@ def test_killed_after_chatwoots_200_is_not_sent_twice_when_chatwoot_shows_it(
     with pytest.raises(Killed):
         outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
     assert items(engine)[0].state == "sending"
-    # Within the lease another worker may still be on it: leave it alone.
-    assert outbox.deliver_pending(engine, conv, client, now=clock) == 0
+    # Within the lease another worker may still be on it: leave it alone, retry later.
+    with pytest.raises(outbox.RetryLater):
+        outbox.deliver_pending(engine, conv, client, now=clock)
     clock.now += timedelta(seconds=outbox.LEASE_SECONDS + 1)
     assert outbox.deliver_pending(engine, conv, client, now=clock) == 1
     assert fake.public() == ["Hi Maya!"]  # posted once
@@ -187,3 +188,41 @@ def test_status_items_set_the_status(
         )
     assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 1
     assert fake.statuses == ["open"]
+
+
+def test_a_timeout_after_chatwoot_saved_it_settles_at_once_and_the_rest_follow(
+    engine: Engine, fake: FakeChatwoot, client: ChatwootClient
+) -> None:
+    """The POST landed but its answer was lost: no lease to wait out (nothing else is in
+    flight), no second post, and the later bubbles are not stuck behind it."""
+    conv = conversation(engine)
+    queue_items(engine, conv, "One", "Two", "Three")
+    fake.lose_answers = 1
+    with pytest.raises(outbox.RetryLater):
+        outbox.deliver_pending(engine, conv, client, now=Clock())
+    assert items(engine)[0].state == "unknown"
+    assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 3
+    assert fake.public() == ["One", "Two", "Three"]
+
+
+def test_busy_asks_for_a_retry_instead_of_going_quiet(
+    engine: Engine, fake: FakeChatwoot, client: ChatwootClient
+) -> None:
+    conv = conversation(engine)
+    queue_items(engine, conv, "One", "Two")
+    clock = Clock()
+    with pytest.raises(Killed):
+        outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+    with pytest.raises(outbox.RetryLater):  # still within the lease: come back later
+        outbox.deliver_pending(engine, conv, client, now=clock)
+
+
+def test_the_sweep_finds_conversations_with_old_unsent_items(engine: Engine) -> None:
+    conv = conversation(engine)
+    queue_items(engine, conv, "One")
+    with Session(engine) as session:
+        assert outbox.stuck_conversations(session, now=T0, older_than=timedelta(seconds=60)) == []
+        later = T0 + timedelta(seconds=61)
+        assert outbox.stuck_conversations(session, now=later, older_than=timedelta(seconds=60)) == [
+            conv
+        ]

@@ -8,10 +8,12 @@ The server listens on a unix socket only (``--port 0``), next to its data, so tw
 checkouts on one machine never share or fight over a port. Its append-only file keeps
 queued jobs across restarts.
 
-It starts with SIGINT blocked. Ctrl-C reaches the whole foreground process group at once,
-and Redis answers SIGINT by shutting down within 0.1 s, while the RQ worker is still
-finishing its job and unregistering; those writes would fail. So Redis ignores the Ctrl-C
-and its owner stops it with SIGTERM once its clients are gone (see ``stop``).
+It starts with SIGINT and SIGTERM blocked. Ctrl-C reaches the whole foreground process
+group at once, and so does a SIGTERM to the group (systemd's default, or
+``kill -- -PGID``); Redis would shut down within 0.1 s, while the RQ worker is still
+finishing its job and unregistering, and those writes would fail. So Redis ignores both,
+and its owner stops it with Redis's own SHUTDOWN command once its clients are gone (see
+``stop``); SHUTDOWN also flushes the append-only file.
 """
 
 from __future__ import annotations
@@ -70,9 +72,9 @@ def command(socket: Path) -> list[str]:
 def start(socket: Path, *, timeout: float = READY_TIMEOUT_SECONDS) -> subprocess.Popen[bytes]:
     """Start redis-server on ``socket`` and return once it answers PING.
 
-    The child stays in the caller's process group but does not act on SIGINT; stop it
-    with ``stop``. Raises EmbeddedRedisError if another Redis already serves the socket, or if the
-    server exits or stays silent during start-up.
+    The child stays in the caller's process group but does not act on SIGINT or SIGTERM;
+    stop it with ``stop``. Raises EmbeddedRedisError if another Redis already serves the
+    socket, or if the server exits or stays silent during start-up.
     """
     if len(os.fsencode(socket)) > MAX_SOCKET_PATH:
         raise EmbeddedRedisError(
@@ -81,8 +83,8 @@ def start(socket: Path, *, timeout: float = READY_TIMEOUT_SECONDS) -> subprocess
         )
     socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     clear_stale_socket(socket)
-    # The mask is inherited across fork and exec, and redis-server never unblocks SIGINT.
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    # The mask is inherited across fork and exec, and redis-server never unblocks them.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         process = subprocess.Popen(command(socket), stdin=subprocess.DEVNULL, cwd=socket.parent)
     finally:
@@ -165,11 +167,37 @@ def _probe(socket: Path) -> Redis:
 
 
 def stop(process: subprocess.Popen[bytes], *, timeout: float = 10.0) -> int:
-    """SIGTERM (Redis then flushes its append-only file), SIGKILL after ``timeout``."""
+    """SHUTDOWN over the socket (Redis flushes its append-only file), SIGKILL after ``timeout``.
+
+    Signals won't do: start() blocked SIGINT and SIGTERM in the server.
+    """
     if process.poll() is None:
-        process.terminate()
+        socket = socket_of(process)
+        if socket is None:
+            process.kill()  # not a server we started: nothing to flush
+        else:
+            request_shutdown(socket)
         try:
             return process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
     return process.wait()
+
+
+def request_shutdown(socket: Path) -> None:
+    """Ask the Redis on ``socket`` to shut down; it closes the connection as it goes."""
+    client = _probe(socket)
+    try:
+        client.shutdown()
+    except RedisError:
+        pass  # already gone, or going: the caller waits for the process either way
+    finally:
+        client.close()
+
+
+def socket_of(process: subprocess.Popen[bytes]) -> Path | None:
+    """The socket of a server ``start`` launched (from its command line), else None."""
+    args = [str(arg) for arg in process.args]  # type: ignore[union-attr]
+    if "--unixsocket" not in args:
+        return None
+    return Path(args[args.index("--unixsocket") + 1])

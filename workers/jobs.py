@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 # How soon a /redo that found a generation running tries again.
 REDO_RETRY_SECONDS = 5
+# Older unsent outbox items than this are picked up by the periodic sweep.
+OUTBOX_STUCK_SECONDS = 60
 
 
 def process_delivery(delivery_id: int) -> bool:
@@ -101,6 +103,19 @@ def redo(conversation_id: int, hint: str, message_id: int) -> None:
 def deliver_outbox(conversation_id: int, attempt: int = 0) -> None:
     """Retry posting what Chatwoot refused transiently; keeps going until it is posted."""
     replies.deliver(conversation_id, runtime.reply_deps(), attempt=attempt)
+
+
+def retry_stuck_outbox() -> int:
+    """Periodic: post whatever the outbox still holds, in case a retry job was lost."""
+    deps = runtime.reply_deps()
+    with session_scope(deps.engine) as session:
+        stuck = outbox.stuck_conversations(
+            session, now=deps.now(), older_than=timedelta(seconds=OUTBOX_STUCK_SECONDS)
+        )
+    for conversation_id in stuck:
+        log.warning("outbox of conversation %s still holds unsent items; retrying", conversation_id)
+        replies.deliver(conversation_id, deps)
+    return len(stuck)
 
 
 def requeue_stale_deliveries() -> int:

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 # A "sending" item younger than this may still be in flight in another worker.
 LEASE_SECONDS = 60.0
+# pending: never tried, or Chatwoot refused it; sending: an attempt is (or was, if the
+# worker died) in flight; unknown: an attempt ended without Chatwoot's answer.
+UNSENT = ("pending", "sending", "unknown")
 # Clocks of Chatwoot and Wingman differ a little; an echo may be stamped slightly early.
 ECHO_SKEW = timedelta(seconds=30)
 
@@ -80,6 +83,20 @@ def add(
     )
 
 
+def stuck_conversations(session: Session, *, now: datetime, older_than: timedelta) -> list[int]:
+    """Conversations whose outbox still holds items written before ``now - older_than``.
+
+    The safety net behind the retries: if a retry job was lost (Redis flushed, a worker
+    killed), the clock's sweep finds what is still unsent.
+    """
+    query = (
+        select(OutboxItem.conversation_id)
+        .where(col(OutboxItem.state).in_(UNSENT), OutboxItem.created_at < now - older_than)
+        .distinct()
+    )
+    return sorted(session.exec(query))
+
+
 def deliver_pending(
     engine: Engine,
     conversation_id: int,
@@ -91,8 +108,10 @@ def deliver_pending(
     """Send a conversation's unsent items in order; returns how many were confirmed.
 
     Stops at the first item that can't be sent yet, so bubble 2 never overtakes bubble 1.
-    Raises RetryLater when Chatwoot failed transiently. ``after_post`` runs between
-    Chatwoot's answer and the commit; tests use it to kill the worker there.
+    Raises RetryLater when Chatwoot failed transiently, or when an earlier attempt may still
+    be in flight: a retry must always be scheduled, or the conversation's outbox would
+    stall. ``after_post`` runs between Chatwoot's answer and the commit; tests use it to
+    kill the worker there.
     """
     confirmed = 0
     while True:
@@ -101,7 +120,7 @@ def deliver_pending(
                 select(OutboxItem.id)
                 .where(
                     OutboxItem.conversation_id == conversation_id,
-                    col(OutboxItem.state).in_(("pending", "sending")),
+                    col(OutboxItem.state).in_(UNSENT),
                 )
                 .order_by(col(OutboxItem.created_at), col(OutboxItem.position), col(OutboxItem.id))
             ).first()
@@ -109,7 +128,7 @@ def deliver_pending(
             return confirmed
         state = deliver(engine, item_id, chatwoot, now=now, after_post=after_post)
         if state == "busy":
-            return confirmed
+            raise RetryLater(f"outbox item {item_id} may still be in flight")
         if state == "sent":
             confirmed += 1
 
@@ -130,11 +149,12 @@ def deliver(
         conversation = session.get(Conversation, item.conversation_id)
         assert conversation is not None
         display_id = conversation.display_id
-        if item.state not in ("pending", "sending"):
+        if item.state not in UNSENT:
             return item.state
-        if item.state == "sending":
+        if item.state in ("sending", "unknown"):
             started = item.attempt_started_at
-            if started is not None and now() - started < timedelta(seconds=LEASE_SECONDS):
+            lease = timedelta(seconds=LEASE_SECONDS)
+            if item.state == "sending" and started is not None and now() - started < lease:
                 return "busy"
             outcome = _settle_unknown(session, item, display_id, chatwoot, now=now())
             if outcome != "retry":
@@ -179,10 +199,9 @@ def _record_failure(engine: Engine, item_id: int, exc: ChatwootError) -> str:
             log.error("outbox item %s (%s) failed for good: %s", item.id, item.key, exc)
             return "failed"
         # A status code means Chatwoot answered and created nothing; without one (timeout,
-        # dropped connection) the POST may have landed, so the item stays "sending" and the
-        # next attempt checks before posting again.
-        if exc.status is not None:
-            item.state = "pending"
+        # dropped connection) the POST may have landed. Then the item is "unknown": nothing
+        # is in flight any more, and the next attempt checks before posting again.
+        item.state = "pending" if exc.status is not None else "unknown"
     log.warning("outbox item %s: Chatwoot failed transiently (%s); will retry", item_id, exc)
     raise RetryLater(str(exc))
 

@@ -32,4 +32,9 @@ def periodic_jobs(settings: Settings) -> list[Periodic]:
             "workers.jobs.prune_deliveries",
             settings.delivery_prune_interval_seconds,
         ),
+        Periodic(
+            "retry_stuck_outbox",
+            "workers.jobs.retry_stuck_outbox",
+            settings.outbox_sweep_interval_seconds,
+        ),
     ]

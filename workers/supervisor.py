@@ -129,6 +129,11 @@ class Supervisor:
     def _stop_tier(self, tier: list[Child]) -> None:
         for child in tier:
             if child.process.poll() is None:
+                socket = embedded_redis.socket_of(child.process)
+                if socket is not None:
+                    # The embedded Redis ignores signals (see embedded_redis): ask it.
+                    embedded_redis.request_shutdown(socket)
+                    continue
                 # After a Ctrl-C the children already have SIGINT; RQ ignores a second
                 # signal within a second of the first, so this does not turn its warm
                 # shutdown into a cold one.
