@@ -35,7 +35,7 @@ import logging
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,6 +44,7 @@ from standins.chatwoot_api import REST_ROUTES, Call, Result, Route
 from standins.chatwoot_controls import CONTROL_ROUTES, Failure
 from standins.chatwoot_state import Account, Change, StandinError
 from standins.chatwoot_webhooks import RETRY_WAIT, TIMEOUT, Deliverer
+from standins.http import StandinHandler
 
 BANNER = "Chatwoot stand-in (NOT a real Chatwoot): one in-memory account, local webhooks"
 _ACCOUNT_PATH = re.compile(r"^/api/v1/accounts/(\d+)(/.*)$")
@@ -158,17 +159,8 @@ def serve(
     ).start()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(StandinHandler):
     server: ChatwootStandin
-    timeout = 60
-    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK adds
-    # 40 ms to every keep-alive call.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if not self.server.quiet:
-            super().log_message(format, *args)
 
     def do_GET(self) -> None:
         self._dispatch("GET")

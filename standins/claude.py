@@ -20,11 +20,12 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from standins.caching import PromptCache, estimate_tokens, prompt_blocks
 from standins.claude_answers import ERROR_TYPES, answer, validate
+from standins.http import StandinHandler
 
 BANNER = "Claude stand-in (NOT the real Claude API): deterministic answers, estimated tokens"
 
@@ -95,17 +96,8 @@ def serve(port: int = 0, host: str = "127.0.0.1", *, quiet: bool = True) -> Clau
     return ClaudeStandin(host, port, quiet=quiet).start()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(StandinHandler):
     server: ClaudeStandin
-    timeout = 60
-    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK adds
-    # 40 ms to every keep-alive call.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if not self.server.quiet:
-            super().log_message(format, *args)
 
     def do_POST(self) -> None:
         body = self._read_json()
