@@ -110,6 +110,10 @@ class Conversation(SQLModel, table=True):
     chatwoot_updated_at: float | None = None
     chatwoot_created_at: datetime | None = _ts()
     first_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The bot stays silent here while muted: a rep typed /bot off, or took over.
+    bot_muted: bool = False
+    bot_muted_reason: str | None = Field(default=None, max_length=32)
+    bot_muted_at: datetime | None = _ts()
 
 
 class Message(SQLModel, table=True):
@@ -221,3 +225,19 @@ class OutboxItem(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     attempt_started_at: datetime | None = _ts()
     sent_at: datetime | None = _ts()
+
+
+class Handoff(SQLModel, table=True):
+    """The bot handed a conversation to humans, and why (a fixed category)."""
+
+    __tablename__ = "handoffs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    # customer_asked | upset | ready_to_pay | missing_knowledge | claude_failed |
+    # not_configured | rep_command | autonomy_off
+    reason: str = Field(max_length=32, index=True)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    draft_id: int | None = Field(default=None, foreign_key="drafts.id")
+    actor: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

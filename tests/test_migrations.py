@@ -1,3 +1,5 @@
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
@@ -14,3 +16,19 @@ def test_migrations_match_the_models(engine: Engine) -> None:
         diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
     assert schema_is_current(engine)
+
+
+def test_every_migration_downgrades_and_upgrades_again(tmp_path: Any) -> None:
+    from alembic import command
+
+    from bot.db import alembic_config, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'roundtrip.db'}")
+    try:
+        migrate(engine)
+        command.downgrade(alembic_config(engine), "base")
+        assert not schema_is_current(engine)
+        migrate(engine)
+        assert schema_is_current(engine)
+    finally:
+        engine.dispose()
