@@ -20,6 +20,9 @@ from sqlmodel import SQLModel
 
 from bot.db import make_engine, migrate
 
+# The end-to-end harness (the ``loop`` fixture) lives in its own module.
+pytest_plugins = ["tests.loop_harness"]
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT.parent / "shared" / "chatwoot" / "events"
 SWAGGER = ROOT.parent / "shared" / "chatwoot" / "swagger.json"

@@ -1,163 +1,18 @@
 """The core loop end to end: webhook → real Redis → real RQ worker and scheduler → draft note
-→ /send → public messages. Claude is the scripted FakeComposer; Chatwoot is mocked at the
-network edge with `responses`, answering in its real shapes. Runs on SQLite and Postgres.
-
-The reply timer runs on a fake clock set to the fixtures' June 2026 times: every job it
-schedules is then already due for RQ's real scheduler, and the test decides what time it is.
-"""
+→ /send → public messages, on SQLite and Postgres (see tests/loop_harness.py)."""
 
 from __future__ import annotations
 
-import copy
-import json
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
 
-import pytest
-import responses
-from redis import Redis
-from rq import Queue, SimpleWorker
-from rq.scheduler import RQScheduler
+from rq import SimpleWorker
 from rq.serializers import JSONSerializer
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from bot.config import ConfigStore
-from bot.knowledge import KnowledgeStore
-from bot.models import Draft, DraftMessage, OutboxItem
-from bot.settings import Autonomy
-from chatwoot.client import ChatwootClient
-from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
-from tests.conftest import engine_url, load_event
+from bot.models import Draft, OutboxItem
+from tests.loop_harness import DEBOUNCE, MAX_WAIT, T0, Loop
 from workers import runtime
-from workers.debounce import ReplyTimer
-from workers.llm import FakeComposer, Prompt, Reply
-from workers.queue import make_queue
-from workers.replies import ReplyDeps
-
-T0 = datetime(2026, 6, 18, 9, 13, 58, tzinfo=UTC).timestamp()
-DEBOUNCE, MAX_WAIT = 30.0, 120.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def dt(self) -> datetime:
-        return datetime.fromtimestamp(self.t, UTC)
-
-
-class Loop:
-    """The running system, driven by hand."""
-
-    def __init__(
-        self, client: Any, queue: Queue, engine: Engine, fake: FakeChatwoot, clock: Clock
-    ) -> None:
-        self.client, self.queue, self.engine, self.fake = client, queue, engine, fake
-        self.clock = clock
-        self.composer = FakeComposer()
-        self.scheduler = RQScheduler(
-            [queue.name], connection=queue.connection, serializer=JSONSerializer
-        )
-        self.scheduler.prepare_registries([queue.name])
-        self.worker = SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
-        self._ids = iter(range(930_000, 940_000))
-
-    def customer_says(self, text: str, *, at: float, chatwoot_skew: float = 0.0) -> int:
-        """The customer's message reaches Wingman at ``at`` (the clock moves there).
-
-        ``chatwoot_skew`` sets Chatwoot's own timestamp apart from Wingman's clock.
-        """
-        self.clock.t = max(self.clock.t, at)
-        payload = copy.deepcopy(load_event("message_created_incoming"))
-        payload["id"] = next(self._ids)
-        payload["content"] = text
-        payload["created_at"] = datetime.fromtimestamp(at + chatwoot_skew, UTC).isoformat()
-        payload["conversation"]["meta"]["assignee"] = {
-            "id": 21,
-            "name": "Daniel Ortiz",
-            "type": "user",
-        }
-        payload["conversation"]["meta"]["assignee_type"] = "User"
-        self._post(payload)
-        return int(payload["id"])
-
-    def rep_types(self, text: str) -> None:
-        payload = copy.deepcopy(load_event("message_created_private_note_by_agent"))
-        payload["id"] = next(self._ids)
-        payload["content"] = text
-        self._post(payload)
-
-    def _post(self, payload: dict[str, Any]) -> None:
-        response = self.client.post(
-            "/chatwoot/webhook",
-            data=json.dumps(payload),
-            headers={"X-Chatwoot-Delivery": f"d-{payload['id']}"},
-        )
-        assert response.status_code == 200, response.json
-
-    def run(self, at: float | None = None) -> None:
-        """Let time reach ``at``, then run everything that is due, twice over."""
-        if at is not None:
-            self.clock.t = at
-        for _ in range(2):
-            self.scheduler.enqueue_scheduled_jobs()
-            self.worker.work(burst=True)
-
-    def drafts(self) -> list[Draft]:
-        with Session(self.engine) as session:
-            return list(session.exec(select(Draft).order_by(col(Draft.id))))
-
-    def covered(self, draft_id: int | None) -> set[int]:
-        with Session(self.engine) as session:
-            query = select(DraftMessage.message_id).where(DraftMessage.draft_id == draft_id)
-            return set(session.exec(query))
-
-
-@pytest.fixture
-def loop(
-    make_app: Any,
-    engine: Engine,
-    redis_conn: Redis,
-    redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Loop]:
-    monkeypatch.setenv("DATABASE_URL", engine_url(engine))
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("OUTBOX_RETRY_SECONDS", "0.01")
-    runtime.reset()
-    queue = make_queue(redis_conn)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake = FakeChatwoot(mock)
-        clock = Clock()
-        loop = Loop(make_app(now=clock.dt).test_client(), queue, engine, fake, clock)
-        timer = ReplyTimer(
-            redis_conn,
-            queue,
-            job="workers.jobs.reply",
-            debounce=DEBOUNCE,
-            max_wait=MAX_WAIT,
-            clock=loop.clock,
-        )
-        deps = ReplyDeps(
-            engine=engine,
-            config=ConfigStore("absent.toml", Autonomy.DRAFT, required=False),
-            knowledge=KnowledgeStore(),
-            composer=loop.composer,
-            chatwoot=ChatwootClient(BASE, ACCOUNT, "bot-token-abc"),
-            now=loop.clock.dt,
-            retry_later=runtime.schedule_outbox,
-        )
-        monkeypatch.setattr(runtime, "reply_timer", lambda: timer)
-        monkeypatch.setattr(runtime, "reply_deps", lambda: deps)
-        yield loop
-    monkeypatch.undo()
-    runtime.reset()
+from workers.llm import Prompt, Reply
 
 
 def reply(*bubbles: str) -> Reply:

@@ -14,10 +14,13 @@ from rq import Queue
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from bot.config import ConfigStore
 from bot.models import Conversation, Delivery, Message
+from bot.settings import Autonomy
 from chatwoot.events import SenderKind, parse_event
 from workers import commands
 from workers.dispatch import delivery_job_id, enqueue_delivery, is_pending
+from workers.gate import may_answer
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,19 @@ class RunCommand:
     user_id: int | None
 
 
-Action = Touch | RunCommand
+@dataclass(frozen=True)
+class HandOff:
+    """Give the conversation to humans, for a fixed reason; ``key`` makes it happen once."""
+
+    conversation_id: int
+    reason: str
+    key: str
 
 
-def route(session: Session, delivery_id: int) -> list[Action] | None:
+Action = Touch | RunCommand | HandOff
+
+
+def route(session: Session, delivery_id: int, *, config: ConfigStore) -> list[Action] | None:
     """What a stored delivery asks Wingman to do; None if it was already processed.
 
     Decisions use the conversation as stored (the newest state seen), not the payload's
@@ -72,9 +84,22 @@ def route(session: Session, delivery_id: int) -> list[Action] | None:
     if conversation is None or conversation.id is None:
         return []
     if message.sender_kind is SenderKind.CUSTOMER and not message.private:
+        autonomy = config.inbox(conversation.inbox_id or 0).autonomy
+        verdict = may_answer(
+            message_type=message.message_type,
+            sender_kind=message.sender_kind.value,
+            private=message.private,
+            status=conversation.status,
+            autonomy=autonomy,
+            muted=conversation.bot_muted,
+        )
         stored = session.get(Message, message.id)
-        if conversation.status == "pending" and stored is not None:
+        if verdict.answer and stored is not None:
             return [Touch(conversation.id, stored.received_at.timestamp())]
+        if conversation.status == "pending" and autonomy is Autonomy.OFF:
+            # With the bot attached but off, a new conversation would stay pending, hidden
+            # from the team's default view, with nobody answering.
+            return [HandOff(conversation.id, "autonomy_off", key=f"autonomy-off:{message.id}")]
     elif message.sender_kind is SenderKind.HUMAN and message.private:
         command = commands.parse(message.content)
         if command is not None:

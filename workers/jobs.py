@@ -12,7 +12,7 @@ from functools import partial
 
 from bot.db import session_scope
 from workers import approvals, deliveries, outbox, replies, runtime
-from workers.deliveries import RunCommand, Touch
+from workers.deliveries import HandOff, RunCommand, Touch
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def process_delivery(delivery_id: int) -> bool:
     """
     rt = services()
     with session_scope(rt.engine) as session:
-        actions = deliveries.route(session, delivery_id)
+        actions = deliveries.route(session, delivery_id, config=rt.config)
     if actions is None:
         return False
     for action in actions:
@@ -45,6 +45,10 @@ def process_delivery(delivery_id: int) -> bool:
                 user_id=action.user_id,
                 deps=runtime.reply_deps(),
                 redo=partial(enqueue_redo, message_id=action.message_id),
+            )
+        elif isinstance(action, HandOff):
+            replies.hand_over(
+                action.conversation_id, runtime.reply_deps(), reason=action.reason, key=action.key
             )
     with session_scope(rt.engine) as session:
         return deliveries.process_delivery(session, delivery_id, now=rt.now())

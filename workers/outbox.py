@@ -45,6 +45,10 @@ class Poster(Protocol):
 
     def toggle_status(self, conversation_id: int, status: str) -> str: ...
 
+    def assign(
+        self, conversation_id: int, *, assignee_id: int | None = None, team_id: int | None = None
+    ) -> None: ...
+
     def get_conversation(self, conversation_id: int) -> ConversationSnapshot: ...
 
 
@@ -185,6 +189,13 @@ def _post(chatwoot: Poster, display_id: int, item: OutboxItem) -> int | None:
     if item.action == "status":
         chatwoot.toggle_status(display_id, item.content)
         return None
+    if item.action == "assign":
+        kind, _, target = item.content.partition(":")
+        if kind == "agent":
+            chatwoot.assign(display_id, assignee_id=int(target))
+        else:
+            chatwoot.assign(display_id, team_id=int(target))
+        return None
     return chatwoot.create_message(display_id, item.content, private=item.private).id
 
 
@@ -213,8 +224,8 @@ def _settle_unknown(
 
     Returns "sent" or "uncertain" when decided, "retry" when posting again is safe.
     """
-    if item.action == "status":
-        return "retry"  # setting a status twice is harmless
+    if item.action != "message":
+        return "retry"  # setting a status or an assignee twice is harmless
     echo = _stored_echo(session, item)
     if echo is not None:
         _mark_sent(item, echo, now)

@@ -20,8 +20,8 @@ from bot.config import ConfigStore, InboxConfig
 from bot.db import session_scope
 from bot.knowledge import KnowledgeStore
 from bot.models import Conversation, Draft, Message
-from bot.settings import Autonomy
-from workers import drafts, history, notes, outbox
+from workers import drafts, handoffs, history, notes, outbox
+from workers.gate import bot_may_act
 from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply
 from workers.playbook import knowledge_text, system_text
 
@@ -115,10 +115,14 @@ def _gather(
     session: Session, conversation_id: int, deps: ReplyDeps, *, hint: str | None
 ) -> _Work | None:
     conversation = session.get(Conversation, conversation_id)
-    if conversation is None or conversation.status != "pending":
+    if conversation is None:
         return None
     inbox = deps.config.inbox(conversation.inbox_id or 0)
-    if inbox.autonomy is Autonomy.OFF:
+    verdict = bot_may_act(
+        status=conversation.status, autonomy=inbox.autonomy, muted=conversation.bot_muted
+    )
+    if not verdict.answer:
+        log.info("conversation %s: not drafting: %s", conversation.display_id, verdict.reason)
         return None
     waiting = drafts.waiting_messages(session, conversation_id)
     if not waiting:
@@ -202,6 +206,7 @@ def _store_draft(
 def _fail(conversation_id: int, work: _Work, deps: ReplyDeps, reason: str) -> None:
     """No draft can be written: hand the conversation to a human, saying why."""
     now = deps.now()
+    category = "not_configured" if deps.composer is None else "claude_failed"
     with session_scope(deps.engine) as session:
         draft = Draft(
             conversation_id=conversation_id, state="failed", failure=reason, created_at=now
@@ -209,23 +214,32 @@ def _fail(conversation_id: int, work: _Work, deps: ReplyDeps, reason: str) -> No
         session.add(draft)
         session.flush()
         note = notes.failure_note(reason)
-        if work.mention:
-            note = f"{work.mention} {note}"
-        outbox.add(
+        handoffs.hand_off(
             session,
-            key=f"draft:{draft.id}:failed",
-            conversation_id=conversation_id,
-            draft_id=draft.id,
-            content=note,
-            now=now,
-        )
-        # A bot setting a pending conversation open is Chatwoot's handoff: agents are told.
-        outbox.add(
-            session,
+            conversation_id,
+            reason=category,
             key=f"draft:{draft.id}:handoff",
-            conversation_id=conversation_id,
-            draft_id=draft.id,
-            content="open",
-            action="status",
             now=now,
+            inbox=work.inbox,
+            note=f"{work.mention} {note}" if work.mention else note,
+            draft_id=draft.id,
         )
+
+
+def hand_over(conversation_id: int, deps: ReplyDeps, *, reason: str, key: str) -> None:
+    """Hand a conversation to humans with no note or assignment (autonomy off)."""
+    with session_scope(deps.engine) as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            return
+        inbox = deps.config.inbox(conversation.inbox_id or 0)
+        handoffs.hand_off(
+            session,
+            conversation_id,
+            reason=reason,
+            key=key,
+            now=deps.now(),
+            inbox=inbox,
+            assign=False,
+        )
+    deliver(conversation_id, deps)
