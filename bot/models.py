@@ -213,7 +213,8 @@ class OutboxItem(SQLModel, table=True):
     draft_id: int | None = Field(default=None, foreign_key="drafts.id", index=True)
     position: int = 0
     # "message" posts ``content`` (a private note if ``private``); "status" sets the
-    # conversation's status to ``content`` (a handoff is status "open").
+    # conversation's status to ``content`` (a handoff is status "open"); "assign" assigns
+    # ``content``, "agent:<id>" or "team:<id>".
     action: str = Field(default="message", max_length=16)
     private: bool = True
     content: str = Field(sa_column=Column(Text, nullable=False))

@@ -73,6 +73,8 @@ class Settings:
     # Waits between retries of a Chatwoot post that failed transiently; the last one repeats.
     outbox_retry_seconds: tuple[float, ...] = (2.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
     outbox_sweep_interval_seconds: float = 60.0
+    # A human reply this close (normalised edit distance) to the pending draft is a copy.
+    takeover_max_distance: float = 0.3
     prompt_cache_ttl: str = "1h"
 
     @classmethod
@@ -140,6 +142,7 @@ class Settings:
                 env, "OUTBOX_SWEEP_INTERVAL_SECONDS", _positive_float, 60.0
             ),
             prompt_cache_ttl=_get(env, "PROMPT_CACHE_TTL", _cache_ttl, "1h"),
+            takeover_max_distance=_get(env, "TAKEOVER_MAX_DISTANCE", _fraction, 0.3),
         )
 
     @classmethod
@@ -264,6 +267,16 @@ def _seconds_list(raw: str) -> tuple[float, ...]:
     except ValueError:
         raise ValueError(f"expected positive seconds separated by commas, got {raw!r}") from None
     return values
+
+
+def _fraction(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number from 0 to 1, got {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise ValueError(f"expected a number from 0 to 1, got {raw!r}")
+    return value
 
 
 def _cache_ttl(raw: str) -> str:

@@ -141,6 +141,9 @@ def conversation_changes(row: Conversation, data: ConversationData) -> dict[str,
     stored, incoming = row.chatwoot_updated_at, data.updated_at
     if stored is not None and (incoming is None or incoming < stored):
         return changes
+    if row.status == "resolved" and data.status in ("pending", "open") and row.bot_muted:
+        # Reopened (by the customer writing again): the mute was for the old conversation.
+        changes.update(bot_muted=False, bot_muted_reason=None, bot_muted_at=None)
     changes.update(
         status=data.status or row.status,
         assignee_id=data.assignee_id,

@@ -37,6 +37,7 @@ class FakeChatwoot:
         self.mock = mock
         self.posted: list[dict[str, Any]] = []
         self.statuses: list[str] = []
+        self.assignments: list[dict[str, Any]] = []
         self.fail_next: list[int] = []  # HTTP statuses for the next posts, in order
         # Save the next N posts but lose the answer (the client times out after the save).
         self.lose_answers = 0
@@ -49,6 +50,9 @@ class FakeChatwoot:
             responses.POST, re.compile(conversation + "/toggle_status"), callback=self._status
         )
         mock.add_callback(responses.GET, re.compile(conversation + "$"), callback=self._show)
+        mock.add_callback(
+            responses.POST, re.compile(conversation + "/assignments"), callback=self._assign
+        )
 
     def _create(self, request: Any) -> tuple[int, dict[str, str], str]:
         if self.fail_next:
@@ -71,6 +75,11 @@ class FakeChatwoot:
         display_id = int(request.url.rsplit("/", 2)[-2])
         payload = {"success": True, "conversation_id": display_id, "current_status": status}
         return 200, {}, json.dumps({"meta": {}, "payload": payload})
+
+    def _assign(self, request: Any) -> tuple[int, dict[str, str], str]:
+        body = json.loads(request.body)
+        self.assignments.append(body)
+        return 200, {}, json.dumps({"id": body.get("assignee_id"), "name": "Daniel Ortiz"})
 
     def _show(self, request: Any) -> tuple[int, dict[str, str], str]:
         display_id = int(request.url.rsplit("/", 1)[-1])

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.knowledge import KnowledgeStore
-from bot.models import Draft, DraftMessage
+from bot.models import Conversation, Draft, DraftMessage, Handoff
 from chatwoot.client import ChatwootClient
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
 from tests.conftest import engine_url, load_event
@@ -92,6 +92,23 @@ class Loop:
         payload["id"] = next(self._ids)
         payload["content"] = text
         self._post(payload)
+
+    def human_says(self, text: str, *, from_phone: bool = False) -> None:
+        """A human's public reply: from Chatwoot (a user), or from the phone app (an echo)."""
+        payload = copy.deepcopy(load_event("message_created_private_note_by_agent"))
+        payload.update(id=next(self._ids), content=text, private=False)
+        if from_phone:
+            payload["sender"] = None
+            payload["content_attributes"] = {"external_echo": True}
+        self._post(payload)
+
+    def conversation(self) -> Conversation:
+        with Session(self.engine) as session:
+            return session.exec(select(Conversation)).one()
+
+    def handoff_reasons(self) -> list[str]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(Handoff.reason).order_by(col(Handoff.id))))
 
     def deliver(self, payload: dict[str, Any]) -> None:
         """Any payload, as Chatwoot would deliver it (a fresh delivery id each time)."""

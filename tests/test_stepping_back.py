@@ -75,3 +75,129 @@ def test_autonomy_off_hands_new_conversations_to_humans_and_nothing_else(loop: L
     assert loop.composer.prompts == []
     assert loop.fake.statuses == ["open"]
     assert loop.fake.posted == []  # no note, no reply
+
+
+def pending_draft(loop: Loop, *bubbles: str) -> None:
+    loop.composer.add(Reply(bubbles=list(bubbles)))
+    loop.customer_says("Does the Trail Tent fit two?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+    [draft] = loop.drafts()
+    assert draft.state == "pending"
+
+
+@pytest.mark.parametrize(
+    ("typed", "state"),
+    [
+        ("Yes, it fits two adults!", "sent"),
+        ("yes, it fits two adults", "edited"),
+        ("Yes, it fits two adults :)", "edited"),
+    ],
+)
+def test_a_copied_draft_counts_as_sent_or_edited_and_the_bot_stays_on(
+    loop: Loop, typed: str, state: str
+) -> None:
+    pending_draft(loop, "Yes, it fits two adults!")
+    loop.human_says(typed)
+    loop.run()
+    [draft] = loop.drafts()
+    assert draft.state == state
+    assert draft.sent_text == typed
+    assert not loop.conversation().bot_muted
+    assert loop.fake.statuses == []
+
+
+def test_copying_a_multi_bubble_draft_bubble_by_bubble_is_one_approval(loop: Loop) -> None:
+    pending_draft(loop, "Yes, it fits two adults!", "Where are you camping?")
+    loop.human_says("Yes, it fits two adults!")
+    loop.human_says("Where are you camping?")
+    loop.run()
+    assert loop.drafts()[0].state == "sent"
+    assert not loop.conversation().bot_muted
+
+
+@pytest.mark.parametrize("from_phone", [False, True])
+def test_a_different_human_reply_mutes_the_bot_and_opens_the_conversation(
+    loop: Loop, from_phone: bool
+) -> None:
+    pending_draft(loop, "Yes, it fits two adults!")
+    loop.human_says("Hi Maya, Daniel here. Let me call you.", from_phone=from_phone)
+    loop.run()
+    [draft] = loop.drafts()
+    assert draft.state == "superseded"
+    assert draft.sent_text == "Hi Maya, Daniel here. Let me call you."
+    conversation = loop.conversation()
+    assert conversation.bot_muted and conversation.bot_muted_reason == "human_reply"
+    assert loop.fake.statuses == ["open"]
+    # The customer writes again: the bot stays silent.
+    loop.composer.add(Reply(bubbles=["should not be written"]))
+    loop.customer_says("Great, call me at 5", at=T0 + 100)
+    loop.run(at=T0 + 100 + DEBOUNCE + 1)
+    assert len(loop.composer.prompts) == 1
+
+
+def test_bot_off_mutes_and_opens_and_bot_on_unmutes(loop: Loop) -> None:
+    loop.rep_types("/bot off")
+    loop.customer_says("Hello?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+    assert loop.conversation().bot_muted
+    assert "open" in loop.fake.statuses
+    assert loop.composer.prompts == []
+    loop.rep_types("/bot on")
+    loop.run()
+    assert not loop.conversation().bot_muted
+
+
+def test_bot_on_sets_an_open_conversation_back_to_pending(loop: Loop) -> None:
+    loop.customer_says("Hello?", at=T0)
+    loop.deliver(incoming(status="open", updated_at=1781779999.0))
+    loop.run()
+    assert loop.conversation().status == "open"
+    loop.rep_types("/bot on")
+    loop.run()
+    assert loop.fake.statuses[-1] == "pending"
+
+
+def test_claude_failing_every_attempt_hands_off_with_claude_failed_and_nothing_public(
+    loop: Loop,
+) -> None:
+    from workers.llm import ComposerError
+
+    loop.composer.add(ComposerError("529 overloaded on all 3 attempts", transient=True))
+    loop.customer_says("Hello?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+    assert loop.handoff_reasons() == ["claude_failed"]
+    assert loop.fake.public() == []
+    assert loop.fake.statuses == ["open"]
+    assert "Claude didn't answer" in loop.fake.notes()[-1]
+
+
+def test_a_customer_asking_for_a_person_is_handed_off_at_once(loop: Loop) -> None:
+    from workers.llm import Handoff
+
+    loop.configure('[inboxes.12]\non_duty_agent = { id = 21, name = "Daniel Ortiz" }\n')
+    loop.composer.add(
+        Reply(
+            bubbles=["Of course, I'll get someone."],
+            handoff=Handoff(reason="asks_for_human", note="wants to talk to a person"),
+        )
+    )
+    loop.customer_says("Can I talk to a real person please?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+    [draft] = loop.drafts()
+    assert draft.state == "discarded"
+    assert loop.handoff_reasons() == ["customer_asked"]
+    assert loop.fake.statuses == ["open"]
+    assert any("wants to talk to a person" in note for note in loop.fake.notes())
+    assert loop.fake.assignments == [{"assignee_id": 21}]
+    assert loop.fake.public() == []
+
+
+def test_handoff_command_discards_the_draft_and_hands_over(loop: Loop) -> None:
+    pending_draft(loop, "Yes!")
+    loop.rep_types("/handoff")
+    loop.run()
+    [draft] = loop.drafts()
+    assert draft.state == "discarded"
+    assert loop.handoff_reasons() == ["rep_command"]
+    assert loop.fake.statuses == ["open"]
+    assert "Does the Trail Tent fit two?" in loop.fake.notes()[-1]

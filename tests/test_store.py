@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from bot.db import session_scope
 from bot.models import Account, Contact, Conversation, Delivery, Inbox, Message
 from bot.store import merge_attachments
 from tests.conftest import event_names, load_event, store_event
@@ -217,3 +218,24 @@ def test_concurrent_deliveries_into_one_new_conversation(engine: Engine) -> None
     assert results == [True] * 8
     totals = counts(engine)
     assert (totals["Conversation"], totals["Message"], totals["Contact"]) == (1, 8, 1)
+
+
+def test_a_resolved_conversation_reopened_by_the_customer_unmutes_the_bot(engine: Engine) -> None:
+    deliver(engine, load_event("conversation_status_changed"), key="resolved")
+    with session_scope(engine) as session:
+        row = session.exec(select(Conversation)).one()
+        row.bot_muted, row.bot_muted_reason = True, "human_reply"
+    reopened = load_event("message_created_incoming")
+    reopened["id"] = 919000
+    reopened["conversation"]["updated_at"] = 1781779999.0  # newer than the resolution
+    deliver(engine, reopened, key="reopened")
+    row = conversation(engine)
+    assert row.status == "pending" and not row.bot_muted and row.bot_muted_reason is None
+
+
+def test_a_stale_event_does_not_unmute(engine: Engine) -> None:
+    deliver(engine, load_event("conversation_status_changed"), key="resolved")
+    with session_scope(engine) as session:
+        session.exec(select(Conversation)).one().bot_muted = True
+    deliver(engine, load_event("message_created_incoming"), key="older")  # older updated_at
+    assert conversation(engine).bot_muted

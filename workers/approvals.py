@@ -8,8 +8,8 @@ from collections.abc import Callable
 from sqlmodel import Session, select
 
 from bot.db import session_scope
-from bot.models import Draft
-from workers import drafts, notes, outbox
+from bot.models import Conversation, Draft
+from workers import drafts, handoffs, notes, outbox, takeover
 from workers.commands import Command
 from workers.replies import ReplyDeps, deliver
 from workers.text import join_bubbles, normalised_distance, split_bubbles
@@ -45,6 +45,10 @@ def handle(
     with session_scope(deps.engine) as session:
         if not command.known:
             _note(session, conversation_id, message_id, notes.unknown_command(command.name), deps)
+        elif command.name == "bot":
+            _bot(session, conversation_id, command, message_id=message_id, deps=deps)
+        elif command.name == "handoff":
+            _handoff(session, conversation_id, message_id=message_id, user_id=user_id, deps=deps)
         elif command.name == "redo":
             # Without a draft id, /redo asks for a fresh draft whether or not one is pending.
             _, refusal = _target(session, conversation_id, command)
@@ -62,6 +66,50 @@ def handle(
                 drafts.retire(session, target, "skipped", now=deps.now())
                 target.decided_by = user_id
     deliver(conversation_id, deps)
+
+
+def _bot(
+    session: Session, conversation_id: int, command: Command, *, message_id: int, deps: ReplyDeps
+) -> None:
+    switch = command.text.lower()
+    if switch == "off":
+        takeover.mute(
+            session,
+            conversation_id,
+            reason="rep_command",
+            key=f"bot-off:{message_id}",
+            now=deps.now(),
+        )
+    elif switch == "on":
+        takeover.unmute(session, conversation_id, key=f"bot-on:{message_id}", now=deps.now())
+    else:
+        usage = f"↩️ /bot takes on or off, not {command.text!r}." if command.text else None
+        _note(session, conversation_id, message_id, usage or "↩️ /bot on or /bot off?", deps)
+
+
+def _handoff(
+    session: Session, conversation_id: int, *, message_id: int, user_id: int | None, deps: ReplyDeps
+) -> None:
+    """The rep decides the bot's suggested handoff (or their own): hand to the team now."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        return
+    pending = drafts.pending_draft(session, conversation_id, lock=True)
+    wants = pending.handoff_note if pending and pending.handoff_note else None
+    if pending is not None:
+        drafts.retire(session, pending, "discarded", now=deps.now())
+    waiting = drafts.waiting_messages(session, conversation_id)
+    handoffs.hand_off(
+        session,
+        conversation_id,
+        reason="rep_command",
+        key=f"handoff:{message_id}",
+        now=deps.now(),
+        inbox=deps.config.inbox(conversation.inbox_id or 0),
+        note=notes.handoff_note("a rep handed this conversation to the team", wants, waiting),
+        draft_id=pending.id if pending else None,
+        actor=user_id,
+    )
 
 
 def _target(

@@ -9,6 +9,8 @@ COMMANDS = {
     "send": "/send — send the newest draft; /send <text> sends your text instead",
     "skip": "/skip — discard the draft",
     "redo": "/redo <hint> — write a new draft, with your hint",
+    "handoff": "/handoff — hand the conversation to the team",
+    "bot": "/bot off · /bot on — silence the bot here, or let it answer again",
 }
 # "D41" names a draft; it is never part of the text sent to the customer.
 _DRAFT_REF = re.compile(r"^[Dd](\d+)\b\s*")

@@ -55,7 +55,17 @@ class HandOff:
     key: str
 
 
-Action = Touch | RunCommand | HandOff
+@dataclass(frozen=True)
+class HumanReplied:
+    """A human answered the customer publicly (in Chatwoot or from the phone app)."""
+
+    conversation_id: int
+    message_id: int
+    text: str
+    user_id: int | None
+
+
+Action = Touch | RunCommand | HandOff | HumanReplied
 
 
 def route(session: Session, delivery_id: int, *, config: ConfigStore) -> list[Action] | None:
@@ -100,6 +110,9 @@ def route(session: Session, delivery_id: int, *, config: ConfigStore) -> list[Ac
             # With the bot attached but off, a new conversation would stay pending, hidden
             # from the team's default view, with nobody answering.
             return [HandOff(conversation.id, "autonomy_off", key=f"autonomy-off:{message.id}")]
+    elif message.sender_kind is SenderKind.HUMAN and not message.private:
+        text = message.content or ""
+        return [HumanReplied(conversation.id, message.id, text, message.sender_id)]
     elif message.sender_kind is SenderKind.HUMAN and message.private:
         command = commands.parse(message.content)
         if command is not None:

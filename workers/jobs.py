@@ -12,7 +12,7 @@ from functools import partial
 
 from bot.db import session_scope
 from workers import approvals, deliveries, outbox, replies, runtime
-from workers.deliveries import HandOff, RunCommand, Touch
+from workers.deliveries import HandOff, HumanReplied, RunCommand, Touch
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ def process_delivery(delivery_id: int) -> bool:
                 deps=runtime.reply_deps(),
                 redo=partial(enqueue_redo, message_id=action.message_id),
             )
+        elif isinstance(action, HumanReplied):
+            replies.human_replied(action, runtime.reply_deps())
         elif isinstance(action, HandOff):
             replies.hand_over(
                 action.conversation_id, runtime.reply_deps(), reason=action.reason, key=action.key

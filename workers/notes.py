@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
 from urllib.parse import quote
 
 from workers.commands import help_text
 from workers.text import join_bubbles
+
+
+class HasContent(Protocol):
+    content: str | None
+
 
 HANDOFF_LABELS = {
     "asks_for_human": "the customer asks for a person",
@@ -58,3 +65,14 @@ def failure_note(reason: str) -> str:
         f"🚫 Wingman could not write a draft: {reason}. The conversation is yours; please "
         "reply to the customer."
     )
+
+
+def handoff_note(why: str, wants: str | None, waiting: Sequence[HasContent]) -> str:
+    """The reason, and two lines on what the customer wants, for whoever picks it up."""
+    last = next((m.content for m in reversed(waiting) if m.content), None)
+    excerpt = (last[:157] + "…") if last and len(last) > 160 else last
+    lines = [f"🤝 Handed to the team: {why}."]
+    lines.append(f"What the customer wants: {wants or excerpt or 'see the conversation'}")
+    if wants and excerpt:
+        lines.append(f"Their last message: {excerpt}")
+    return "\n".join(lines)

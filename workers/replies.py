@@ -20,7 +20,8 @@ from bot.config import ConfigStore, InboxConfig
 from bot.db import session_scope
 from bot.knowledge import KnowledgeStore
 from bot.models import Conversation, Draft, Message
-from workers import drafts, handoffs, history, notes, outbox
+from workers import drafts, handoffs, history, notes, outbox, takeover
+from workers.deliveries import HumanReplied
 from workers.gate import bot_may_act
 from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply
 from workers.playbook import knowledge_text, system_text
@@ -39,6 +40,7 @@ class ReplyDeps:
     chatwoot: outbox.Poster | None
     now: Callable[[], datetime]
     cache_ttl: str = "1h"
+    takeover_distance: float = 0.3
     # Called with (conversation id, attempt) when Chatwoot failed transiently and posting
     # must be retried later; the job wires it to a delayed RQ job.
     retry_later: Callable[[int, int], None] = lambda _conversation_id, _attempt: None
@@ -180,6 +182,22 @@ def _store_draft(
         if not covered:
             log.info("conversation %s: draft D%s answers nothing new", work.display_id, draft.id)
             return
+        if reply.handoff is not None and reply.handoff.reason == "asks_for_human":
+            # Asked for a person: no draft to approve, straight to the team.
+            draft.state = "discarded"
+            handoffs.hand_off(
+                session,
+                conversation_id,
+                reason="customer_asked",
+                key=f"draft:{draft.id}:handoff",
+                now=now,
+                inbox=work.inbox,
+                note=notes.handoff_note(
+                    "the customer asked for a person", reply.handoff.note, work.waiting
+                ),
+                draft_id=draft.id,
+            )
+            return
         drafts.cover(session, draft, covered)
         outbox.add(
             session,
@@ -224,6 +242,22 @@ def _fail(conversation_id: int, work: _Work, deps: ReplyDeps, reason: str) -> No
             note=f"{work.mention} {note}" if work.mention else note,
             draft_id=draft.id,
         )
+
+
+def human_replied(action: HumanReplied, deps: ReplyDeps) -> None:
+    """A human answered publicly: count a copied draft as sent, or let the human take over."""
+    with session_scope(deps.engine) as session:
+        outcome = takeover.human_replied(
+            session,
+            action.conversation_id,
+            message_id=action.message_id,
+            text=action.text,
+            user_id=action.user_id,
+            now=deps.now(),
+            threshold=deps.takeover_distance,
+        )
+    log.info("conversation %s: a human replied (%s)", action.conversation_id, outcome)
+    deliver(action.conversation_id, deps)
 
 
 def hand_over(conversation_id: int, deps: ReplyDeps, *, reason: str, key: str) -> None:

@@ -65,6 +65,7 @@ def reply_deps() -> ReplyDeps:
         chatwoot=chatwoot_client(settings),
         now=rt.now,
         cache_ttl=settings.prompt_cache_ttl,
+        takeover_distance=settings.takeover_max_distance,
         retry_later=schedule_outbox,
     )
 
