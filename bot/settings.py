@@ -55,6 +55,8 @@ class Settings:
     anthropic_model: str = DEFAULT_MODEL
     reply_debounce_seconds: float = 30.0
     reply_max_wait_seconds: float = 120.0
+    reply_sweep_interval_seconds: float = 60.0
+    reply_sweep_max_age_seconds: float = 3600.0
     default_autonomy: Autonomy = Autonomy.DRAFT
     admin_token: str | None = field(default=None, repr=False)
     wingman_public_url: str = "http://localhost:8000"
@@ -109,6 +111,12 @@ class Settings:
             anthropic_model=env.get("ANTHROPIC_MODEL", DEFAULT_MODEL),
             reply_debounce_seconds=debounce,
             reply_max_wait_seconds=max_wait,
+            reply_sweep_interval_seconds=_get(
+                env, "REPLY_SWEEP_INTERVAL_SECONDS", _positive_float, 60.0
+            ),
+            reply_sweep_max_age_seconds=_get(
+                env, "REPLY_SWEEP_MAX_AGE_SECONDS", _positive_float, 3600.0
+            ),
             default_autonomy=_get(env, "DEFAULT_AUTONOMY", _autonomy, Autonomy.DRAFT),
             admin_token=env.get("ADMIN_TOKEN"),
             wingman_public_url=_get(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import load_event
-from tests.loop_harness import DEBOUNCE, T0, Loop
+from tests.loop_harness import DEBOUNCE, MAX_WAIT, T0, Loop
 from workers.llm import Reply
 
 
@@ -201,3 +201,61 @@ def test_handoff_command_discards_the_draft_and_hands_over(loop: Loop) -> None:
     assert loop.handoff_reasons() == ["rep_command"]
     assert loop.fake.statuses == ["open"]
     assert "Does the Trail Tent fit two?" in loop.fake.notes()[-1]
+
+
+def sweep(loop: Loop) -> int:
+    from workers import jobs
+
+    return jobs.sweep_replies()
+
+
+def test_after_redis_is_flushed_the_sweeper_still_produces_exactly_one_draft(
+    loop: Loop, redis_conn: Any
+) -> None:
+    loop.composer.add(Reply(bubbles=["Yes, it fits two!"]))
+    loop.customer_says("Does it fit two?", at=T0)
+    redis_conn.flushdb()  # between the webhook and the worker: the delivery's job is gone
+    loop.run(at=T0 + MAX_WAIT / 2)
+    assert sweep(loop) == 0  # not overdue yet
+    loop.clock.t = T0 + MAX_WAIT + 1
+    assert sweep(loop) == 1
+    assert sweep(loop) == 0  # its timer is pending now: no second rescue
+    loop.run()
+    from workers import jobs
+
+    jobs.requeue_stale_deliveries()  # the lost delivery job comes back too…
+    loop.run(at=T0 + MAX_WAIT + 200)
+    assert len(loop.composer.prompts) == 1  # …and still only one Claude call
+    [draft] = loop.drafts()
+    assert draft.state == "pending"
+    assert sweep(loop) == 0  # answered by a live draft now
+
+
+@pytest.mark.parametrize(
+    ("setup", "rescued"),
+    [
+        ("nothing", 1),
+        ("skipped", 0),
+        ("muted", 0),
+        ("public_reply", 0),
+        ("too_old", 0),
+    ],
+)
+def test_what_the_sweeper_rescues(loop: Loop, redis_conn: Any, setup: str, rescued: int) -> None:
+    loop.composer.add(Reply(bubbles=["Yes!"]))
+    loop.customer_says("Does it fit two?", at=T0)
+    if setup == "skipped":
+        loop.run(at=T0 + DEBOUNCE + 1)
+        loop.rep_types("/skip")
+        loop.run()
+    elif setup == "muted":
+        loop.rep_types("/bot off")
+        loop.run()
+    elif setup == "public_reply":
+        loop.human_says("Daniel here, yes it does!")
+        loop.run()
+        loop.rep_types("/bot on")
+        loop.run()
+    redis_conn.flushdb()
+    loop.clock.t = T0 + (4000 if setup == "too_old" else MAX_WAIT + 1)
+    assert sweep(loop) == rescued

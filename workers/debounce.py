@@ -142,6 +142,11 @@ class ReplyTimer:
     def key(conversation_id: int, part: Literal["times", "timer", "lock"]) -> str:
         return f"wingman:reply:{conversation_id}:{part}"
 
+    def busy(self, conversation_id: int) -> bool:
+        """True while a timer job is pending or a generation holds the lock."""
+        keys = (self.key(conversation_id, "timer"), self.key(conversation_id, "lock"))
+        return bool(self.redis.exists(*keys))
+
     def touch(self, conversation_id: int, at: float) -> bool:
         """Record a customer message sent at ``at``; True if this call started the timer.
 

@@ -57,6 +57,11 @@ def pending_draft(session: Session, conversation_id: int, *, lock: bool = False)
     return session.exec(query.with_for_update() if lock else query).first()
 
 
+def covered_ids(session: Session, draft: Draft) -> set[int]:
+    query = select(DraftMessage.message_id).where(DraftMessage.draft_id == draft.id)
+    return set(session.exec(query))
+
+
 def retire(session: Session, draft: Draft, state: str, *, now: datetime | None = None) -> None:
     """Move a draft out of "pending"; a draft that is no longer live releases its messages."""
     draft.state = state

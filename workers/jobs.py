@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import partial
 
 from bot.db import session_scope
-from workers import approvals, deliveries, outbox, replies, runtime
+from workers import approvals, deliveries, outbox, replies, runtime, sweeper
 from workers.deliveries import HandOff, HumanReplied, RunCommand, Touch
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
 
@@ -122,6 +122,33 @@ def retry_stuck_outbox() -> int:
         log.warning("outbox of conversation %s still holds unsent items; retrying", conversation_id)
         replies.deliver(conversation_id, deps)
     return len(stuck)
+
+
+def sweep_replies() -> int:
+    """Periodic: restart the reply timer of conversations left unanswered (see sweeper)."""
+    settings = services().settings
+    deps, reply_timer = runtime.reply_deps(), runtime.reply_timer()
+    with session_scope(deps.engine) as session:
+        rescues = sweeper.unanswered(
+            session,
+            now=deps.now(),
+            max_age=timedelta(seconds=settings.reply_sweep_max_age_seconds),
+            max_wait=timedelta(seconds=settings.reply_max_wait_seconds),
+            config=deps.config,
+        )
+    rescued = 0
+    for rescue in rescues:
+        if reply_timer.busy(rescue.conversation_id):
+            continue  # a timer is queued or a draft is being written
+        log.warning(
+            "rescuing conversation %s: a customer message from %s is unanswered and no reply "
+            "job is queued (was Redis flushed or a worker killed?)",
+            rescue.display_id,
+            rescue.first_waiting.isoformat(),
+        )
+        reply_timer.touch(rescue.conversation_id, rescue.first_waiting.timestamp())
+        rescued += 1
+    return rescued
 
 
 def requeue_stale_deliveries() -> int:

@@ -60,13 +60,6 @@ def unknown_command(name: str) -> str:
     return f"↩️ Unknown command /{name}. {help_text()}"
 
 
-def failure_note(reason: str) -> str:
-    return (
-        f"🚫 Wingman could not write a draft: {reason}. The conversation is yours; please "
-        "reply to the customer."
-    )
-
-
 def handoff_note(why: str, wants: str | None, waiting: Sequence[HasContent]) -> str:
     """The reason, and two lines on what the customer wants, for whoever picks it up."""
     last = next((m.content for m in reversed(waiting) if m.content), None)

@@ -22,7 +22,7 @@ from bot.knowledge import KnowledgeStore
 from bot.models import Conversation, Draft, Message
 from workers import drafts, handoffs, history, notes, outbox, takeover
 from workers.deliveries import HumanReplied
-from workers.gate import bot_may_act
+from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply
 from workers.playbook import knowledge_text, system_text
 
@@ -120,8 +120,11 @@ def _gather(
     if conversation is None:
         return None
     inbox = deps.config.inbox(conversation.inbox_id or 0)
+    autonomy = effective_autonomy(
+        inbox.autonomy, human_assignee=conversation.assignee_type == "User"
+    )
     verdict = bot_may_act(
-        status=conversation.status, autonomy=inbox.autonomy, muted=conversation.bot_muted
+        status=conversation.status, autonomy=autonomy, muted=conversation.bot_muted
     )
     if not verdict.answer:
         log.info("conversation %s: not drafting: %s", conversation.display_id, verdict.reason)
@@ -129,6 +132,17 @@ def _gather(
     waiting = drafts.waiting_messages(session, conversation_id)
     if not waiting:
         return None
+    pending = drafts.pending_draft(session, conversation_id)
+    if hint is None and pending is not None:
+        # A re-run (RQ may run a job twice; a late timer) must not pay Claude again for
+        # messages the pending draft already answers.
+        if {m.id for m in waiting} <= drafts.covered_ids(session, pending):
+            log.info(
+                "conversation %s: D%s already answers everything",
+                conversation.display_id,
+                pending.id,
+            )
+            return None
     knowledge = deps.knowledge.load(inbox.knowledge_path)
     prompt = Prompt(
         playbook=system_text(inbox_name=inbox.name, locales=inbox.locales),
@@ -231,7 +245,7 @@ def _fail(conversation_id: int, work: _Work, deps: ReplyDeps, reason: str) -> No
         )
         session.add(draft)
         session.flush()
-        note = notes.failure_note(reason)
+        note = notes.handoff_note(f"Wingman could not write a draft: {reason}", None, work.waiting)
         handoffs.hand_off(
             session,
             conversation_id,

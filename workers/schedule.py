@@ -33,6 +33,11 @@ def periodic_jobs(settings: Settings) -> list[Periodic]:
             settings.delivery_prune_interval_seconds,
         ),
         Periodic(
+            "sweep_replies",
+            "workers.jobs.sweep_replies",
+            settings.reply_sweep_interval_seconds,
+        ),
+        Periodic(
             "retry_stuck_outbox",
             "workers.jobs.retry_stuck_outbox",
             settings.outbox_sweep_interval_seconds,

@@ -1,0 +1,91 @@
+"""The safety net that leaves no customer unanswered.
+
+Something upstream went wrong when a customer message is still unanswered well past the
+longest wait (Redis flushed, a timer job lost, a worker killed). The sweeper finds such
+conversations from the database alone and starts their reply timer again. Each rescue is
+logged as a warning, because each is a bug somewhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.config import ConfigStore
+from bot.models import Conversation, Draft, DraftMessage, Message
+from workers.gate import bot_may_act
+
+log = logging.getLogger(__name__)
+
+# Drafts that answer their messages for the sweeper: live ones, and skipped ones (a rep
+# decided not to answer; that is an answer too).
+ANSWERING = ("pending", "sent", "edited", "skipped")
+
+
+@dataclass(frozen=True)
+class Rescue:
+    conversation_id: int
+    display_id: int
+    first_waiting: datetime  # Wingman's receive time of the oldest unanswered message
+
+
+def unanswered(
+    session: Session,
+    *,
+    now: datetime,
+    max_age: timedelta,
+    max_wait: timedelta,
+    config: ConfigStore,
+) -> list[Rescue]:
+    """Conversations the bot should answer whose customer messages nobody has answered.
+
+    Only messages that arrived by webhook (not by import), within ``max_age``, older than
+    ``max_wait``, not answered by a live or skipped draft, and with no public reply after
+    them. Whether a job is already queued or running is the caller's check (Redis).
+    """
+    answered = select(DraftMessage.message_id).join(Draft).where(col(Draft.state).in_(ANSWERING))
+    candidates = session.exec(
+        select(Message, Conversation)
+        .join(Conversation, col(Message.conversation_id) == col(Conversation.id))
+        .where(
+            Message.sender_kind == "customer",
+            Message.message_type == "incoming",
+            col(Message.private).is_(False),
+            Message.origin == "webhook",
+            Message.received_at >= now - max_age,
+            Message.received_at <= now - max_wait,
+            Conversation.status == "pending",
+            col(Message.id).not_in(answered),
+        )
+        .order_by(col(Message.received_at))
+    ).all()
+    rescues: dict[int, Rescue] = {}
+    for message, conversation in candidates:
+        assert conversation.id is not None
+        if conversation.id in rescues:
+            continue
+        inbox = config.inbox(conversation.inbox_id or 0)
+        if not bot_may_act(
+            status=conversation.status, autonomy=inbox.autonomy, muted=conversation.bot_muted
+        ).answer:
+            continue
+        if _replied_after(session, conversation.id, message.created_at):
+            continue
+        rescues[conversation.id] = Rescue(
+            conversation.id, conversation.display_id, message.received_at
+        )
+    return list(rescues.values())
+
+
+def _replied_after(session: Session, conversation_id: int, at: datetime) -> bool:
+    query = select(Message.id).where(
+        Message.conversation_id == conversation_id,
+        Message.message_type == "outgoing",
+        col(Message.private).is_(False),
+        col(Message.sender_kind).in_(("bot", "human")),
+        Message.created_at > at,
+    )
+    return session.exec(query).first() is not None
