@@ -56,6 +56,7 @@ class Settings:
     reply_debounce_seconds: float = 30.0
     reply_max_wait_seconds: float = 120.0
     reply_sweep_interval_seconds: float = 60.0
+    draft_check_interval_seconds: float = 60.0
     reply_sweep_max_age_seconds: float = 3600.0
     default_autonomy: Autonomy = Autonomy.DRAFT
     admin_token: str | None = field(default=None, repr=False)
@@ -113,6 +114,9 @@ class Settings:
             reply_max_wait_seconds=max_wait,
             reply_sweep_interval_seconds=_get(
                 env, "REPLY_SWEEP_INTERVAL_SECONDS", _positive_float, 60.0
+            ),
+            draft_check_interval_seconds=_get(
+                env, "DRAFT_CHECK_INTERVAL_SECONDS", _positive_float, 60.0
             ),
             reply_sweep_max_age_seconds=_get(
                 env, "REPLY_SWEEP_MAX_AGE_SECONDS", _positive_float, 3600.0

@@ -68,7 +68,9 @@ class Loop:
         self._ids = iter(range(930_000, 940_000))
         self.config_file = Path("wingman.toml")
 
-    def customer_says(self, text: str, *, at: float, chatwoot_skew: float = 0.0) -> int:
+    def customer_says(
+        self, text: str, *, at: float, chatwoot_skew: float = 0.0, channel: str | None = None
+    ) -> int:
         """The customer's message reaches Wingman at ``at`` (the clock moves there).
 
         ``chatwoot_skew`` sets Chatwoot's own timestamp apart from Wingman's clock.
@@ -84,6 +86,8 @@ class Loop:
             "type": "user",
         }
         payload["conversation"]["meta"]["assignee_type"] = "User"
+        if channel is not None:
+            payload["conversation"]["channel"] = channel
         self._post(payload)
         return int(payload["id"])
 

@@ -13,6 +13,7 @@ from workers import drafts, handoffs, notes, outbox, takeover
 from workers.commands import Command
 from workers.replies import ReplyDeps, deliver
 from workers.text import join_bubbles, normalised_distance, split_bubbles
+from workers.windows import window
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,13 @@ def handle(
             if refusal is not None:
                 _note(session, conversation_id, message_id, refusal, deps)
             elif target is not None and command.name == "send":
-                _send(session, target, command, user_id=user_id, deps=deps)
+                closed = _window_closed(session, conversation_id, deps)
+                if closed is None:
+                    _send(session, target, command, user_id=user_id, deps=deps)
+                else:
+                    drafts.retire(session, target, "expired", now=deps.now())
+                    refusal = notes.refusal(f"D{target.id} expired: {closed}.", current=None)
+                    _note(session, conversation_id, message_id, refusal, deps)
             elif target is not None and command.name == "skip":
                 drafts.retire(session, target, "skipped", now=deps.now())
                 target.decided_by = user_id
@@ -110,6 +117,15 @@ def _handoff(
         draft_id=pending.id if pending else None,
         actor=user_id,
     )
+
+
+def _window_closed(session: Session, conversation_id: int, deps: ReplyDeps) -> str | None:
+    """Why a free-form message can't go out now, or None if it can."""
+    conversation = session.get(Conversation, conversation_id)
+    channel = conversation.channel if conversation else None
+    last = drafts.last_customer_message_at(session, conversation_id)
+    result = window(channel, last, deps.now())
+    return None if result.open else result.reason
 
 
 def _target(

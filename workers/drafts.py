@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.models import Draft, DraftMessage, Message, OutboxItem
+from bot.models import Conversation, Draft, DraftMessage, Message, OutboxItem
+from workers.windows import WINDOWED, window
 
 LIVE = ("pending", "sent", "edited")
 DECIDED_LIVE = ("sent", "edited")
@@ -40,6 +41,21 @@ def waiting_messages(session: Session, conversation_id: int) -> list[Message]:
     if last_reply is not None:
         query = query.where(Message.created_at > last_reply)
     return list(session.exec(query.order_by(col(Message.created_at), col(Message.id))))
+
+
+def last_customer_message_at(session: Session, conversation_id: int) -> datetime | None:
+    """When the customer last wrote, as Meta counts its window: Chatwoot's timestamp, or
+    Wingman's receive time if that is earlier (never later than the truth)."""
+    row = session.exec(
+        select(Message.created_at, Message.received_at)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.sender_kind == "customer",
+            col(Message.private).is_(False),
+        )
+        .order_by(col(Message.created_at).desc())
+    ).first()
+    return min(row) if row else None
 
 
 def history(session: Session, conversation_id: int) -> list[Message]:
@@ -81,6 +97,22 @@ def cover(session: Session, draft: Draft, messages: list[Message]) -> None:
         session.add(
             DraftMessage(draft_id=draft.id, message_id=message.id, live_message_id=message.id)
         )
+
+
+def expire_closed_windows(session: Session, *, now: datetime) -> list[Draft]:
+    """Pending drafts that can no longer be sent inside their channel's window: expired."""
+    expired = []
+    pending = session.exec(
+        select(Draft, Conversation)
+        .join(Conversation, col(Draft.conversation_id) == col(Conversation.id))
+        .where(Draft.state == "pending", col(Conversation.channel).in_(list(WINDOWED)))
+    ).all()
+    for draft, conversation in pending:
+        last = last_customer_message_at(session, draft.conversation_id)
+        if not window(conversation.channel, last, now).open:
+            retire(session, draft, "expired", now=now)
+            expired.append(draft)
+    return expired
 
 
 def record_sent(session: Session, conversation_id: int) -> None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import partial
 
 from bot.db import session_scope
-from workers import approvals, deliveries, outbox, replies, runtime, sweeper
+from workers import approvals, deliveries, drafts, outbox, replies, runtime, sweeper
 from workers.deliveries import HandOff, HumanReplied, RunCommand, Touch
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
 
@@ -149,6 +149,26 @@ def sweep_replies() -> int:
         reply_timer.touch(rescue.conversation_id, rescue.first_waiting.timestamp())
         rescued += 1
     return rescued
+
+
+def check_drafts() -> int:
+    """Periodic: expire pending drafts whose channel window closed, telling the rep."""
+    deps = runtime.reply_deps()
+    now = deps.now()
+    with session_scope(deps.engine) as session:
+        expired = drafts.expire_closed_windows(session, now=now)
+        for draft in expired:
+            outbox.add(
+                session,
+                key=f"draft:{draft.id}:expired",
+                conversation_id=draft.conversation_id,
+                content=f"⏰ D{draft.id} expired unsent: its channel's 24-hour window closed.",
+                now=now,
+            )
+        conversations = {draft.conversation_id for draft in expired}
+    for conversation_id in conversations:
+        replies.deliver(conversation_id, deps)
+    return len(expired)
 
 
 def requeue_stale_deliveries() -> int:

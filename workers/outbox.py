@@ -24,6 +24,8 @@ from bot.models import Conversation, Message, OutboxItem
 from bot.store import dialect_insert
 from chatwoot.errors import ChatwootError
 from chatwoot.types import ChatwootMessage, ConversationSnapshot
+from workers.drafts import last_customer_message_at
+from workers.windows import window
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +165,20 @@ def deliver(
             outcome = _settle_unknown(session, item, display_id, chatwoot, now=now())
             if outcome != "retry":
                 return outcome
+        if item.action == "message" and not item.private:
+            closed = _window_closed(session, conversation, now())
+            if closed is not None:
+                # Never late: a retry after the window closed must not reach the customer.
+                item.state, item.last_error = "expired", closed
+                add(
+                    session,
+                    key=f"expired:{item.id}",
+                    conversation_id=item.conversation_id,
+                    content=f"⏰ Not sent, because {closed}:\n\n{item.content}",
+                    now=now(),
+                )
+                log.warning("outbox item %s expired: %s", item.id, closed)
+                return "expired"
         item.state = "sending"
         item.attempts += 1
         item.attempt_started_at = now()
@@ -183,6 +199,13 @@ def deliver(
         item.sent_at = now()
         item.last_error = None
     return "sent"
+
+
+def _window_closed(session: Session, conversation: Conversation, now: datetime) -> str | None:
+    assert conversation.id is not None
+    last = last_customer_message_at(session, conversation.id)
+    result = window(conversation.channel, last, now)
+    return None if result.open else result.reason
 
 
 def _post(chatwoot: Poster, display_id: int, item: OutboxItem) -> int | None:

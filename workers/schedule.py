@@ -38,6 +38,9 @@ def periodic_jobs(settings: Settings) -> list[Periodic]:
             settings.reply_sweep_interval_seconds,
         ),
         Periodic(
+            "check_drafts", "workers.jobs.check_drafts", settings.draft_check_interval_seconds
+        ),
+        Periodic(
             "retry_stuck_outbox",
             "workers.jobs.retry_stuck_outbox",
             settings.outbox_sweep_interval_seconds,
