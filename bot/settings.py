@@ -57,6 +57,7 @@ class Settings:
     reply_max_wait_seconds: float = 120.0
     reply_sweep_interval_seconds: float = 60.0
     draft_check_interval_seconds: float = 60.0
+    draft_remind_minutes: float = 5.0
     reply_sweep_max_age_seconds: float = 3600.0
     default_autonomy: Autonomy = Autonomy.DRAFT
     admin_token: str | None = field(default=None, repr=False)
@@ -115,6 +116,7 @@ class Settings:
             reply_sweep_interval_seconds=_get(
                 env, "REPLY_SWEEP_INTERVAL_SECONDS", _positive_float, 60.0
             ),
+            draft_remind_minutes=_get(env, "DRAFT_REMIND_MINUTES", _positive_float, 5.0),
             draft_check_interval_seconds=_get(
                 env, "DRAFT_CHECK_INTERVAL_SECONDS", _positive_float, 60.0
             ),

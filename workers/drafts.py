@@ -99,15 +99,22 @@ def cover(session: Session, draft: Draft, messages: list[Message]) -> None:
         )
 
 
+def pending_with_conversations(session: Session) -> list[tuple[Draft, Conversation]]:
+    query = (
+        select(Draft, Conversation)
+        .join(Conversation, col(Draft.conversation_id) == col(Conversation.id))
+        .where(Draft.state == "pending")
+        .order_by(col(Draft.id))
+    )
+    return [(draft, conversation) for draft, conversation in session.exec(query)]
+
+
 def expire_closed_windows(session: Session, *, now: datetime) -> list[Draft]:
     """Pending drafts that can no longer be sent inside their channel's window: expired."""
     expired = []
-    pending = session.exec(
-        select(Draft, Conversation)
-        .join(Conversation, col(Draft.conversation_id) == col(Conversation.id))
-        .where(Draft.state == "pending", col(Conversation.channel).in_(list(WINDOWED)))
-    ).all()
-    for draft, conversation in pending:
+    for draft, conversation in pending_with_conversations(session):
+        if conversation.channel not in WINDOWED:
+            continue
         last = last_customer_message_at(session, draft.conversation_id)
         if not window(conversation.channel, last, now).open:
             retire(session, draft, "expired", now=now)

@@ -152,8 +152,9 @@ def sweep_replies() -> int:
 
 
 def check_drafts() -> int:
-    """Periodic: expire pending drafts whose channel window closed, telling the rep."""
+    """Periodic: expire drafts whose channel window closed, and remind reps of waiting ones."""
     deps = runtime.reply_deps()
+    interval = timedelta(minutes=services().settings.draft_remind_minutes)
     now = deps.now()
     with session_scope(deps.engine) as session:
         expired = drafts.expire_closed_windows(session, now=now)
@@ -165,8 +166,9 @@ def check_drafts() -> int:
                 content=f"⏰ D{draft.id} expired unsent: its channel's 24-hour window closed.",
                 now=now,
             )
-        conversations = {draft.conversation_id for draft in expired}
-    for conversation_id in conversations:
+        touched = {draft.conversation_id for draft in expired}
+        touched |= replies.remind(session, deps, interval=interval)
+    for conversation_id in touched:
         replies.deliver(conversation_id, deps)
     return len(expired)
 

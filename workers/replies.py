@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy.engine import Engine
@@ -20,11 +20,12 @@ from bot.config import ConfigStore, InboxConfig
 from bot.db import session_scope
 from bot.knowledge import KnowledgeStore
 from bot.models import Conversation, Draft, Message
-from workers import drafts, handoffs, history, notes, outbox, takeover
+from workers import drafts, handoffs, history, notes, outbox, reminders, takeover
 from workers.deliveries import HumanReplied
 from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply
 from workers.playbook import knowledge_text, system_text
+from workers.windows import window
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +257,40 @@ def _fail(conversation_id: int, work: _Work, deps: ReplyDeps, reason: str) -> No
             note=f"{work.mention} {note}" if work.mention else note,
             draft_id=draft.id,
         )
+
+
+def remind(session: Session, deps: ReplyDeps, *, interval: timedelta) -> set[int]:
+    """Queue due reminders for pending drafts; returns the conversations that got one.
+
+    Each stage's note has its own outbox key, so a reminder is written at most once.
+    """
+    now = deps.now()
+    touched = set()
+    for draft, conversation in drafts.pending_with_conversations(session):
+        assert draft.id is not None and conversation.id is not None
+        stage = reminders.due_stage(draft.ready_at or draft.created_at, now, interval)
+        if stage == 0:
+            continue
+        inbox = deps.config.inbox(conversation.inbox_id or 0)
+        last = drafts.last_customer_message_at(session, conversation.id)
+        if not reminders.may_remind_now(inbox, window(conversation.channel, last, now), now):
+            continue  # waits for the morning
+        note = reminders.reminder(
+            draft.id,
+            stage,
+            inbox=inbox,
+            rep=mention_for(conversation, inbox),
+            waited=now - (draft.ready_at or draft.created_at),
+        )
+        outbox.add(
+            session,
+            key=f"draft:{draft.id}:remind:{stage}",
+            conversation_id=conversation.id,
+            content=note.text,
+            now=now,
+        )
+        touched.add(conversation.id)
+    return touched
 
 
 def human_replied(action: HumanReplied, deps: ReplyDeps) -> None:
