@@ -61,6 +61,8 @@ class Settings:
     reply_sweep_max_age_seconds: float = 3600.0
     default_autonomy: Autonomy = Autonomy.DRAFT
     admin_token: str | None = field(default=None, repr=False)
+    # May carry a token in its query string, so it stays out of repr and logs.
+    notify_webhook_url: str | None = field(default=None, repr=False)
     wingman_public_url: str = "http://localhost:8000"
     wingman_config: str = "wingman.toml"
     wingman_config_explicit: bool = False
@@ -125,6 +127,9 @@ class Settings:
             ),
             default_autonomy=_get(env, "DEFAULT_AUTONOMY", _autonomy, Autonomy.DRAFT),
             admin_token=env.get("ADMIN_TOKEN"),
+            notify_webhook_url=_get(
+                env, "NOTIFY_WEBHOOK_URL", _http_url("NOTIFY_WEBHOOK_URL"), None
+            ),
             wingman_public_url=_get(
                 env,
                 "WINGMAN_PUBLIC_URL",

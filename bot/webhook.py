@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import session_scope
@@ -22,9 +23,13 @@ from bot.services import Services
 from bot.store import record_delivery
 from chatwoot.events import KNOWN_EVENTS, Event, PayloadError, parse_event
 from chatwoot.signature import SignatureError, verify
+from workers import notify
 from workers.dispatch import enqueue_delivery
 
 log = logging.getLogger(__name__)
+
+# This many rejected deliveries within a minute is worth telling a human about.
+SIGNATURE_BURST = 5
 blueprint = Blueprint("webhook", __name__)
 
 
@@ -46,6 +51,7 @@ def receive() -> ResponseReturnValue:
             )
         except SignatureError as exc:
             log.warning("rejected webhook from %s: %s", request.remote_addr, exc)
+            _count_signature_failure(services, exc)
             return error(401, str(exc), check=exc.check)
 
     text, payload, problem = _decode(raw)
@@ -101,3 +107,20 @@ def _decode(raw: bytes) -> tuple[str, dict[str, Any] | None, str]:
     if not isinstance(payload, dict):
         return text, None, f"the body must be a JSON object, not {type(payload).__name__}"
     return text, payload, ""
+
+
+def _count_signature_failure(services: Services, exc: SignatureError) -> None:
+    """A burst of bad signatures (a rotated secret, or someone probing) notifies the
+    operator once per minute. One Redis INCR; a Redis outage only skips the count."""
+    now = services.now()
+    key = f"wingman:signature-failures:{int(now.timestamp() // 60)}"
+    try:
+        count = int(services.redis.incr(key))
+        services.redis.expire(key, 120)
+    except (RedisError, OSError):
+        return
+    if count == SIGNATURE_BURST:
+        body = notify.notice(
+            "signature_failures", at=now, count=count, window_seconds=60, check=exc.check
+        )
+        notify.enqueue(services.queue, services.settings.notify_webhook_url, body)

@@ -67,6 +67,7 @@ class Loop:
         self.worker = SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
         self._ids = iter(range(930_000, 940_000))
         self.config_file = Path("wingman.toml")
+        self.notices: list[dict[str, Any]] = []
 
     def customer_says(
         self, text: str, *, at: float, chatwoot_skew: float = 0.0, channel: str | None = None
@@ -190,6 +191,7 @@ def loop(
             chatwoot=ChatwootClient(BASE, ACCOUNT, "bot-token-abc"),
             now=loop.clock.dt,
             retry_later=runtime.schedule_outbox,
+            notify=loop.notices.append,
         )
         monkeypatch.setattr(runtime, "reply_timer", lambda: timer)
         monkeypatch.setattr(runtime, "reply_deps", lambda: deps)

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot.db import session_scope
 from bot.models import Conversation, Draft
-from workers import drafts, handoffs, notes, outbox, takeover
+from workers import drafts, handoffs, notes, notify, outbox, takeover
 from workers.commands import Command
 from workers.replies import ReplyDeps, deliver
 from workers.text import join_bubbles, normalised_distance, split_bubbles
@@ -43,6 +43,7 @@ def handle(
     ``message_id`` (the note's Chatwoot id) keys every note this writes, so a repeated run
     posts nothing twice. ``redo`` enqueues a fresh draft with the rep's hint.
     """
+    handed_off = False
     with session_scope(deps.engine) as session:
         if not command.known:
             _note(session, conversation_id, message_id, notes.unknown_command(command.name), deps)
@@ -50,6 +51,7 @@ def handle(
             _bot(session, conversation_id, command, message_id=message_id, deps=deps)
         elif command.name == "handoff":
             _handoff(session, conversation_id, message_id=message_id, user_id=user_id, deps=deps)
+            handed_off = True
         elif command.name == "redo":
             # Without a draft id, /redo asks for a fresh draft whether or not one is pending.
             _, refusal = _target(session, conversation_id, command)
@@ -72,6 +74,11 @@ def handle(
             elif target is not None and command.name == "skip":
                 drafts.retire(session, target, "skipped", now=deps.now())
                 target.decided_by = user_id
+    if handed_off:  # after the commit: a notice never reports a rolled-back handoff
+        body = notify.notice(
+            "handoff", at=deps.now(), conversation=conversation_id, reason="rep_command"
+        )
+        deps.notify(body)
     deliver(conversation_id, deps)
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from bot.db import session_scope
-from workers import approvals, deliveries, drafts, outbox, replies, runtime, sweeper
+from workers import approvals, deliveries, drafts, notify, outbox, replies, runtime, sweeper
 from workers.deliveries import HandOff, HumanReplied, RunCommand, Touch
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
 
@@ -167,10 +168,19 @@ def check_drafts() -> int:
                 now=now,
             )
         touched = {draft.conversation_id for draft in expired}
-        touched |= replies.remind(session, deps, interval=interval)
-    for conversation_id in touched:
+        reminded = replies.remind(session, deps, interval=interval)
+    for _, body in reminded:
+        deps.notify(body)
+    for conversation_id in touched | {conversation_id for conversation_id, _ in reminded}:
         replies.deliver(conversation_id, deps)
     return len(expired)
+
+
+def send_notice(body: dict[str, Any]) -> None:
+    """Post one notice to NOTIFY_WEBHOOK_URL; RQ retries it on failure."""
+    url = services().settings.notify_webhook_url
+    if url:
+        notify.send(url, body)
 
 
 def requeue_stale_deliveries() -> int:

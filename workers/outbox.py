@@ -89,6 +89,10 @@ def add(
     )
 
 
+def exists(session: Session, key: str) -> bool:
+    return session.exec(select(OutboxItem.id).where(OutboxItem.key == key)).first() is not None
+
+
 def stuck_conversations(session: Session, *, now: datetime, older_than: timedelta) -> list[int]:
     """Conversations whose outbox still holds items written before ``now - older_than``.
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -20,7 +20,7 @@ from bot.config import ConfigStore, InboxConfig
 from bot.db import session_scope
 from bot.knowledge import KnowledgeStore
 from bot.models import Conversation, Draft, Message
-from workers import drafts, handoffs, history, notes, outbox, reminders, takeover
+from workers import drafts, handoffs, history, notes, notify, outbox, reminders, takeover
 from workers.deliveries import HumanReplied
 from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply
@@ -45,6 +45,8 @@ class ReplyDeps:
     # Called with (conversation id, attempt) when Chatwoot failed transiently and posting
     # must be retried later; the job wires it to a delayed RQ job.
     retry_later: Callable[[int, int], None] = lambda _conversation_id, _attempt: None
+    # Sends a notice to NOTIFY_WEBHOOK_URL (through its own retried job).
+    notify: Callable[[dict[str, Any]], None] = lambda _notice: None
 
 
 @dataclass(frozen=True)
@@ -75,16 +77,20 @@ def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = Non
             work.display_id,
         )
         return covered_up_to
+    outcome: dict[str, Any] | None
     if deps.composer is None:
-        _fail(conversation_id, work, deps, "Claude is not configured (ANTHROPIC_API_KEY is unset)")
+        reason = "Claude is not configured (ANTHROPIC_API_KEY is unset)"
+        outcome = _fail(conversation_id, work, deps, reason)
     else:
         try:
             reply = deps.composer.compose(work.prompt)
         except ComposerError as exc:
             log.warning("conversation %s: Claude didn't answer: %s", work.display_id, exc)
-            _fail(conversation_id, work, deps, f"Claude didn't answer ({exc})")
+            outcome = _fail(conversation_id, work, deps, f"Claude didn't answer ({exc})")
         else:
-            _store_draft(conversation_id, work, reply, deps, hint=hint)
+            outcome = _store_draft(conversation_id, work, reply, deps, hint=hint)
+    if outcome is not None:
+        deps.notify(outcome)  # after the commit: a notice never reports a rolled-back draft
     deliver(conversation_id, deps)
     return covered_up_to
 
@@ -158,7 +164,8 @@ def _gather(
 
 def _store_draft(
     conversation_id: int, work: _Work, reply: Reply, deps: ReplyDeps, *, hint: str | None
-) -> None:
+) -> dict[str, Any] | None:
+    """Store the draft and queue its note; returns the notice to send once committed."""
     now = deps.now()
     with session_scope(deps.engine) as session:
         previous = drafts.pending_draft(session, conversation_id, lock=True)
@@ -196,7 +203,7 @@ def _store_draft(
         assert draft.id is not None
         if not covered:
             log.info("conversation %s: draft D%s answers nothing new", work.display_id, draft.id)
-            return
+            return None
         if reply.handoff is not None and reply.handoff.reason == "asks_for_human":
             # Asked for a person: no draft to approve, straight to the team.
             draft.state = "discarded"
@@ -212,7 +219,7 @@ def _store_draft(
                 ),
                 draft_id=draft.id,
             )
-            return
+            return _notice("handoff", work, now, reason="customer_asked", draft=draft.id)
         drafts.cover(session, draft, covered)
         outbox.add(
             session,
@@ -234,9 +241,19 @@ def _store_draft(
             draft.id,
             len(covered),
         )
+        return _notice("draft", work, now, draft=draft.id, bubbles=list(draft.bubbles))
 
 
-def _fail(conversation_id: int, work: _Work, deps: ReplyDeps, reason: str) -> None:
+def _notice(kind: str, work: _Work, now: datetime, **fields: Any) -> dict[str, Any]:
+    draft = fields.pop("draft", None)
+    if draft is not None:
+        fields["draft"] = f"D{draft}"
+    return notify.notice(
+        kind, at=now, conversation=work.display_id, inbox=work.inbox.inbox_id, **fields
+    )
+
+
+def _fail(conversation_id: int, work: _Work, deps: ReplyDeps, reason: str) -> dict[str, Any]:
     """No draft can be written: hand the conversation to a human, saying why."""
     now = deps.now()
     category = "not_configured" if deps.composer is None else "claude_failed"
@@ -257,15 +274,18 @@ def _fail(conversation_id: int, work: _Work, deps: ReplyDeps, reason: str) -> No
             note=f"{work.mention} {note}" if work.mention else note,
             draft_id=draft.id,
         )
+    return _notice("handoff", work, now, reason=category, detail=reason)
 
 
-def remind(session: Session, deps: ReplyDeps, *, interval: timedelta) -> set[int]:
-    """Queue due reminders for pending drafts; returns the conversations that got one.
+def remind(
+    session: Session, deps: ReplyDeps, *, interval: timedelta
+) -> list[tuple[int, dict[str, Any]]]:
+    """Queue due reminders for pending drafts: (conversation, notice) for each new one.
 
-    Each stage's note has its own outbox key, so a reminder is written at most once.
+    Each stage's note has its own outbox key, so a reminder is written (and noticed) once.
     """
     now = deps.now()
-    touched = set()
+    due: list[tuple[int, dict[str, Any]]] = []
     for draft, conversation in drafts.pending_with_conversations(session):
         assert draft.id is not None and conversation.id is not None
         stage = reminders.due_stage(draft.ready_at or draft.created_at, now, interval)
@@ -282,15 +302,19 @@ def remind(session: Session, deps: ReplyDeps, *, interval: timedelta) -> set[int
             rep=mention_for(conversation, inbox),
             waited=now - (draft.ready_at or draft.created_at),
         )
-        outbox.add(
-            session,
-            key=f"draft:{draft.id}:remind:{stage}",
-            conversation_id=conversation.id,
-            content=note.text,
-            now=now,
+        key = f"draft:{draft.id}:remind:{stage}"
+        if outbox.exists(session, key):
+            continue
+        outbox.add(session, key=key, conversation_id=conversation.id, content=note.text, now=now)
+        body = notify.notice(
+            "reminder",
+            at=now,
+            conversation=conversation.display_id,
+            draft=f"D{draft.id}",
+            stage=stage,
         )
-        touched.add(conversation.id)
-    return touched
+        due.append((conversation.id, body))
+    return due
 
 
 def human_replied(action: HumanReplied, deps: ReplyDeps) -> None:
@@ -325,4 +349,6 @@ def hand_over(conversation_id: int, deps: ReplyDeps, *, reason: str, key: str) -
             inbox=inbox,
             assign=False,
         )
+        display_id = conversation.display_id
+    deps.notify(notify.notice("handoff", at=deps.now(), conversation=display_id, reason=reason))
     deliver(conversation_id, deps)

@@ -10,6 +10,7 @@ from bot.knowledge import KnowledgeStore
 from bot.services import Services
 from bot.settings import Settings
 from chatwoot.client import ChatwootClient
+from workers import notify
 from workers.claude import ClaudeComposer
 from workers.debounce import ReplyTimer
 from workers.replies import ReplyDeps
@@ -67,6 +68,7 @@ def reply_deps() -> ReplyDeps:
         cache_ttl=settings.prompt_cache_ttl,
         takeover_distance=settings.takeover_max_distance,
         retry_later=schedule_outbox,
+        notify=lambda body: notify.enqueue(rt.queue, settings.notify_webhook_url, body),
     )
 
 
