@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
@@ -16,6 +17,17 @@ T = TypeVar("T")
 
 # A Sonnet the installed SDK knows and does not list as deprecated (checked in tests).
 DEFAULT_MODEL = "claude-sonnet-5-5"
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Claude's prices in dollars per million tokens (defaults: a current Sonnet)."""
+
+    input: Decimal = Decimal("3")
+    output: Decimal = Decimal("15")
+    cache_write_5m: Decimal = Decimal("3.75")
+    cache_write_1h: Decimal = Decimal("6")
+    cache_read: Decimal = Decimal("0.30")
 
 
 class SettingsError(ValueError):
@@ -81,6 +93,8 @@ class Settings:
     outbox_sweep_interval_seconds: float = 60.0
     # A human reply this close (normalised edit distance) to the pending draft is a copy.
     takeover_max_distance: float = 0.3
+    claude_prices: Prices = field(default_factory=Prices)
+    claude_daily_cap_usd: Decimal | None = None
     prompt_cache_ttl: str = "1h"
 
     @classmethod
@@ -162,6 +176,8 @@ class Settings:
             ),
             prompt_cache_ttl=_get(env, "PROMPT_CACHE_TTL", _cache_ttl, "1h"),
             takeover_max_distance=_get(env, "TAKEOVER_MAX_DISTANCE", _fraction, 0.3),
+            claude_prices=_get(env, "CLAUDE_PRICES_PER_MTOK", _prices, Prices()),
+            claude_daily_cap_usd=_get(env, "CLAUDE_DAILY_CAP_USD", _dollars, None),
         )
 
     @classmethod
@@ -296,6 +312,29 @@ def _fraction(raw: str) -> float:
     if not 0 <= value <= 1:
         raise ValueError(f"expected a number from 0 to 1, got {raw!r}")
     return value
+
+
+def _dollars(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except ArithmeticError:
+        raise ValueError(f"expected an amount in dollars such as 25 or 7.50, got {raw!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"expected a positive amount in dollars, got {raw!r}")
+    return value
+
+
+def _prices(raw: str) -> Prices:
+    """ "input=3,output=15,cache_write_5m=3.75,cache_write_1h=6,cache_read=0.3"; any subset."""
+    names = {f.name for f in fields(Prices)}
+    values: dict[str, Decimal] = {}
+    for part in raw.split(","):
+        name, sep, amount = part.partition("=")
+        name = name.strip()
+        if not sep or name not in names:
+            raise ValueError(f"expected name=dollars with names {sorted(names)}, got {part!r}")
+        values[name] = _dollars(amount.strip())
+    return replace(Prices(), **values)
 
 
 def _cache_ttl(raw: str) -> str:

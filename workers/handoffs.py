@@ -23,6 +23,7 @@ REASONS = (
     "not_configured",
     "rep_command",
     "autonomy_off",
+    "spend_cap",
 )
 
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, cast
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.config import ConfigStore, InboxConfig
 from bot.db import session_scope
 from bot.knowledge import KnowledgeStore
-from bot.models import Conversation, Draft, Message
-from workers import drafts, handoffs, history, notes, notify, outbox, reminders, takeover
+from bot.models import Conversation, Draft, Handoff, Message
+from bot.settings import Prices
+from workers import drafts, handoffs, history, notes, notify, outbox, reminders, spend, takeover
 from workers.deliveries import HumanReplied
 from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply
@@ -45,6 +48,8 @@ class ReplyDeps:
     # Called with (conversation id, attempt) when Chatwoot failed transiently and posting
     # must be retried later; the job wires it to a delayed RQ job.
     retry_later: Callable[[int, int], None] = lambda _conversation_id, _attempt: None
+    prices: Prices = field(default_factory=Prices)
+    daily_cap: Decimal | None = None
     # Sends a notice to NOTIFY_WEBHOOK_URL (through its own retried job).
     notify: Callable[[dict[str, Any]], None] = lambda _notice: None
 
@@ -78,15 +83,20 @@ def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = Non
         )
         return covered_up_to
     outcome: dict[str, Any] | None
+    over_cap = _over_daily_cap(deps)
     if deps.composer is None:
         reason = "Claude is not configured (ANTHROPIC_API_KEY is unset)"
-        outcome = _fail(conversation_id, work, deps, reason)
+        outcome = _fail(conversation_id, work, deps, reason, category="not_configured")
+    elif over_cap is not None:
+        outcome = _fail(conversation_id, work, deps, over_cap, category="spend_cap")
+        _notify_spend_cap_once(deps, over_cap)
     else:
         try:
             reply = deps.composer.compose(work.prompt)
         except ComposerError as exc:
             log.warning("conversation %s: Claude didn't answer: %s", work.display_id, exc)
-            outcome = _fail(conversation_id, work, deps, f"Claude didn't answer ({exc})")
+            reason = f"Claude didn't answer ({exc})"
+            outcome = _fail(conversation_id, work, deps, reason, category="claude_failed")
         else:
             outcome = _store_draft(conversation_id, work, reply, deps, hint=hint)
     if outcome is not None:
@@ -253,10 +263,37 @@ def _notice(kind: str, work: _Work, now: datetime, **fields: Any) -> dict[str, A
     )
 
 
-def _fail(conversation_id: int, work: _Work, deps: ReplyDeps, reason: str) -> dict[str, Any]:
+def _over_daily_cap(deps: ReplyDeps) -> str | None:
+    """Why no new Claude call may be made today, or None."""
+    if deps.daily_cap is None:
+        return None
+    with Session(deps.engine) as session:
+        spent = spend.spent_today(session, deps.prices, now=deps.now())
+    if spent < deps.daily_cap:
+        return None
+    return f"today's Claude spend (${spent:.2f}) reached the daily cap of ${deps.daily_cap}"
+
+
+def _notify_spend_cap_once(deps: ReplyDeps, reason: str) -> None:
+    """The operator hears about the cap on its first handoff of the (UTC) day only."""
+    now = deps.now()
+    midnight = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
+    with Session(deps.engine) as session:
+        today = session.exec(
+            select(func.count())
+            .select_from(Handoff)
+            .where(Handoff.reason == "spend_cap", col(Handoff.created_at) >= midnight)
+        ).one()
+    if today == 1:
+        log.error("Claude calls stopped: %s; conversations go to the team", reason)
+        deps.notify(notify.notice("spend_cap", at=now, detail=reason))
+
+
+def _fail(
+    conversation_id: int, work: _Work, deps: ReplyDeps, reason: str, *, category: str
+) -> dict[str, Any]:
     """No draft can be written: hand the conversation to a human, saying why."""
     now = deps.now()
-    category = "not_configured" if deps.composer is None else "claude_failed"
     with session_scope(deps.engine) as session:
         draft = Draft(
             conversation_id=conversation_id, state="failed", failure=reason, created_at=now

@@ -67,6 +67,8 @@ def reply_deps() -> ReplyDeps:
         now=rt.now,
         cache_ttl=settings.prompt_cache_ttl,
         takeover_distance=settings.takeover_max_distance,
+        prices=settings.claude_prices,
+        daily_cap=settings.claude_daily_cap_usd,
         retry_later=schedule_outbox,
         notify=lambda body: notify.enqueue(rt.queue, settings.notify_webhook_url, body),
     )
