@@ -38,6 +38,7 @@ class FakeChatwoot:
         self.posted: list[dict[str, Any]] = []
         self.statuses: list[str] = []
         self.assignments: list[dict[str, Any]] = []
+        self.typing: list[str] = []
         self.fail_next: list[int] = []  # HTTP statuses for the next posts, in order
         # Save the next N posts but lose the answer (the client times out after the save).
         self.lose_answers = 0
@@ -52,6 +53,11 @@ class FakeChatwoot:
         mock.add_callback(responses.GET, re.compile(conversation + "$"), callback=self._show)
         mock.add_callback(
             responses.POST, re.compile(conversation + "/assignments"), callback=self._assign
+        )
+        mock.add_callback(
+            responses.POST,
+            re.compile(conversation + "/toggle_typing_status"),
+            callback=self._typing,
         )
 
     def _create(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -75,6 +81,10 @@ class FakeChatwoot:
         display_id = int(request.url.rsplit("/", 2)[-2])
         payload = {"success": True, "conversation_id": display_id, "current_status": status}
         return 200, {}, json.dumps({"meta": {}, "payload": payload})
+
+    def _typing(self, request: Any) -> tuple[int, dict[str, str], str]:
+        self.typing.append(json.loads(request.body)["typing_status"])
+        return 200, {}, "{}"
 
     def _assign(self, request: Any) -> tuple[int, dict[str, str], str]:
         body = json.loads(request.body)

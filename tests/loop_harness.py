@@ -68,6 +68,7 @@ class Loop:
         self._ids = iter(range(930_000, 940_000))
         self.config_file = Path("wingman.toml")
         self.notices: list[dict[str, Any]] = []
+        self.pauses: list[float] = []
 
     def customer_says(
         self, text: str, *, at: float, chatwoot_skew: float = 0.0, channel: str | None = None
@@ -192,6 +193,7 @@ def loop(
             now=loop.clock.dt,
             retry_later=runtime.schedule_outbox,
             notify=loop.notices.append,
+            pause=loop.pauses.append,
         )
         monkeypatch.setattr(runtime, "reply_timer", lambda: timer)
         monkeypatch.setattr(runtime, "reply_deps", lambda: deps)

@@ -37,9 +37,12 @@ def draft_note(
     mention_of: str | None,
     handoff_reason: str | None = None,
     handoff_note: str | None = None,
+    warnings: str = "",
 ) -> str:
     lines = [f"💬 Draft D{draft_id}" + (f" for {mention_of}" if mention_of else "")]
     lines += ["", join_bubbles(bubbles), ""]
+    if warnings:
+        lines += ["Failed checks (this would not go out on autopilot):", warnings, ""]
     if handoff_reason:
         label = HANDOFF_LABELS.get(handoff_reason, handoff_reason)
         suffix = f": {handoff_note}" if handoff_note else ""

@@ -12,6 +12,7 @@ re-posted, because a duplicate note is never seen by the customer.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -34,6 +35,11 @@ LEASE_SECONDS = 60.0
 # pending: never tried, or Chatwoot refused it; sending: an attempt is (or was, if the
 # worker died) in flight; unknown: an attempt ended without Chatwoot's answer.
 UNSENT = ("pending", "sending", "unknown")
+# Actions that post a message ("autoreply": an autopilot bubble, paced like a person types).
+MESSAGES = ("message", "autoreply")
+# Autopilot types like a person: a pause before each bubble that grows with its length.
+TYPING_SECONDS_PER_CHAR = 0.03
+TYPING_SECONDS_MAX = 4.0
 # Clocks of Chatwoot and Wingman differ a little; an echo may be stamped slightly early.
 ECHO_SKEW = timedelta(seconds=30)
 
@@ -46,6 +52,8 @@ class Poster(Protocol):
     ) -> ChatwootMessage: ...
 
     def toggle_status(self, conversation_id: int, status: str) -> str: ...
+
+    def toggle_typing(self, conversation_id: int, on: bool) -> None: ...
 
     def assign(
         self, conversation_id: int, *, assignee_id: int | None = None, team_id: int | None = None
@@ -114,6 +122,7 @@ def deliver_pending(
     *,
     now: Callable[[], datetime],
     after_post: Callable[[OutboxItem], None] | None = None,
+    pause: Callable[[float], None] = time.sleep,
 ) -> int:
     """Send a conversation's unsent items in order; returns how many were confirmed.
 
@@ -136,7 +145,7 @@ def deliver_pending(
             ).first()
         if item_id is None:
             return confirmed
-        state = deliver(engine, item_id, chatwoot, now=now, after_post=after_post)
+        state = deliver(engine, item_id, chatwoot, now=now, after_post=after_post, pause=pause)
         if state == "busy":
             raise RetryLater(f"outbox item {item_id} may still be in flight")
         if state == "sent":
@@ -150,6 +159,7 @@ def deliver(
     *,
     now: Callable[[], datetime],
     after_post: Callable[[OutboxItem], None] | None = None,
+    pause: Callable[[float], None] = time.sleep,
 ) -> str:
     """Send one item at most once; returns its state afterwards (or "busy")."""
     with session_scope(engine) as session:
@@ -169,7 +179,7 @@ def deliver(
             outcome = _settle_unknown(session, item, display_id, chatwoot, now=now())
             if outcome != "retry":
                 return outcome
-        if item.action == "message" and not item.private:
+        if item.action in MESSAGES and not item.private:
             closed = _window_closed(session, conversation, now())
             if closed is not None:
                 # Never late: a retry after the window closed must not reach the customer.
@@ -189,7 +199,7 @@ def deliver(
         snapshot = OutboxItem.model_validate(item)
 
     try:
-        message_id = _post(chatwoot, display_id, snapshot)
+        message_id = _post(chatwoot, display_id, snapshot, pause)
     except ChatwootError as exc:
         return _record_failure(engine, item_id, exc)
     if after_post is not None:
@@ -212,7 +222,13 @@ def _window_closed(session: Session, conversation: Conversation, now: datetime) 
     return None if result.open else result.reason
 
 
-def _post(chatwoot: Poster, display_id: int, item: OutboxItem) -> int | None:
+def typing_pause(text: str) -> float:
+    return min(0.5 + len(text) * TYPING_SECONDS_PER_CHAR, TYPING_SECONDS_MAX)
+
+
+def _post(
+    chatwoot: Poster, display_id: int, item: OutboxItem, pause: Callable[[float], None]
+) -> int | None:
     if item.action == "status":
         chatwoot.toggle_status(display_id, item.content)
         return None
@@ -223,6 +239,12 @@ def _post(chatwoot: Poster, display_id: int, item: OutboxItem) -> int | None:
         else:
             chatwoot.assign(display_id, team_id=int(target))
         return None
+    if item.action == "autoreply":
+        try:
+            chatwoot.toggle_typing(display_id, True)
+        except ChatwootError as exc:  # cosmetic: never a reason not to answer
+            log.info("typing indicator failed (%s)", exc)
+        pause(typing_pause(item.content))
     return chatwoot.create_message(display_id, item.content, private=item.private).id
 
 
@@ -251,7 +273,7 @@ def _settle_unknown(
 
     Returns "sent" or "uncertain" when decided, "retry" when posting again is safe.
     """
-    if item.action != "message":
+    if item.action not in MESSAGES:
         return "retry"  # setting a status or an assignee twice is harmless
     echo = _stored_echo(session, item)
     if echo is not None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from time import sleep
 from typing import Any, cast
 
 from sqlalchemy import func
@@ -21,13 +22,25 @@ from sqlmodel import Session, col, select
 from bot.config import ConfigStore, InboxConfig
 from bot.db import session_scope
 from bot.knowledge import KnowledgeStore
-from bot.models import Conversation, Draft, Handoff, Message
-from bot.settings import Prices
-from workers import drafts, handoffs, history, notes, notify, outbox, reminders, spend, takeover
+from bot.models import Conversation, Draft, Handoff, Message, OutboxItem
+from bot.settings import Autonomy, Prices
+from workers import (
+    drafts,
+    guardrails,
+    handoffs,
+    history,
+    notes,
+    notify,
+    outbox,
+    reminders,
+    spend,
+    takeover,
+)
 from workers.deliveries import HumanReplied
 from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply
 from workers.playbook import knowledge_text, system_text
+from workers.text import join_bubbles
 from workers.windows import window
 
 log = logging.getLogger(__name__)
@@ -48,6 +61,8 @@ class ReplyDeps:
     # Called with (conversation id, attempt) when Chatwoot failed transiently and posting
     # must be retried later; the job wires it to a delayed RQ job.
     retry_later: Callable[[int, int], None] = lambda _conversation_id, _attempt: None
+    # Autopilot's pause before each bubble (a person typing); tests pass a recorder.
+    pause: Callable[[float], None] = sleep
     prices: Prices = field(default_factory=Prices)
     daily_cap: Decimal | None = None
     # Sends a notice to NOTIFY_WEBHOOK_URL (through its own retried job).
@@ -61,6 +76,9 @@ class _Work:
     waiting: list[Message]
     prompt: Prompt
     mention: str | None
+    knowledge: str  # the raw file, internal sections included, for the leak check
+    autonomy: Autonomy  # effective: the inbox's, capped at draft under a human assignee
+    window_open: bool
 
 
 def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = None) -> float | None:
@@ -113,7 +131,9 @@ def deliver(conversation_id: int, deps: ReplyDeps, *, attempt: int = 0) -> None:
     if deps.chatwoot is None:
         return
     try:
-        outbox.deliver_pending(deps.engine, conversation_id, deps.chatwoot, now=deps.now)
+        outbox.deliver_pending(
+            deps.engine, conversation_id, deps.chatwoot, now=deps.now, pause=deps.pause
+        )
     except outbox.RetryLater:
         deps.retry_later(conversation_id, attempt)
     with session_scope(deps.engine) as session:
@@ -169,7 +189,17 @@ def _gather(
         hint=hint,
         cache_ttl=cast(CacheTTL, deps.cache_ttl),
     )
-    return _Work(conversation.display_id, inbox, waiting, prompt, mention_for(conversation, inbox))
+    last = drafts.last_customer_message_at(session, conversation_id)
+    return _Work(
+        conversation.display_id,
+        inbox,
+        waiting,
+        prompt,
+        mention_for(conversation, inbox),
+        knowledge=knowledge.text,
+        autonomy=autonomy,
+        window_open=window(conversation.channel, last, deps.now()).open,
+    )
 
 
 def _store_draft(
@@ -230,7 +260,19 @@ def _store_draft(
                 draft_id=draft.id,
             )
             return _notice("handoff", work, now, reason="customer_asked", draft=draft.id)
+        checks = guardrails.check(
+            draft.bubbles,
+            inbox=work.inbox,
+            knowledge=work.knowledge,
+            system_prompt=work.prompt.playbook,
+        )
+        draft.guardrails = checks.to_json()
         drafts.cover(session, draft, covered)
+        if work.autonomy is Autonomy.AUTOPILOT and checks.passed and work.window_open:
+            _send_on_autopilot(session, conversation_id, draft, work, reply, now=now)
+            return _notice(
+                "draft", work, now, draft=draft.id, bubbles=list(draft.bubbles), autopilot=True
+            )
         outbox.add(
             session,
             key=f"draft:{draft.id}:note",
@@ -242,6 +284,7 @@ def _store_draft(
                 mention_of=work.mention,
                 handoff_reason=draft.handoff_reason,
                 handoff_note=draft.handoff_note,
+                warnings=guardrails.describe_failures(checks),
             ),
             now=now,
         )
@@ -252,6 +295,68 @@ def _store_draft(
             len(covered),
         )
         return _notice("draft", work, now, draft=draft.id, bubbles=list(draft.bubbles))
+
+
+# The model's handoff suggestions, as the handoff reasons the bot records itself.
+AUTOPILOT_HANDOFFS = {
+    "upset": "upset",
+    "ready_to_pay": "ready_to_pay",
+    "missing_knowledge": "missing_knowledge",
+}
+
+
+def _send_on_autopilot(
+    session: Session,
+    conversation_id: int,
+    draft: Draft,
+    work: _Work,
+    reply: Reply,
+    *,
+    now: datetime,
+) -> None:
+    """Send the bubbles as public messages, marked as automated; hand off if the model says so.
+
+    Only called once every guardrail passed and the channel window is open.
+    """
+    assert draft.id is not None
+    bubbles = list(draft.bubbles)
+    if not _has_autopilot_history(session, conversation_id):
+        # Some channels and laws require automated messages to say so; once per conversation.
+        bubbles[0] = f"{bubbles[0]} {work.inbox.disclosure}"
+    drafts.retire(session, draft, "sent", now=now)
+    draft.sent_text, draft.edit_distance, draft.sent_at = join_bubbles(bubbles), 0.0, None
+    for position, bubble in enumerate(bubbles):
+        outbox.add(
+            session,
+            key=f"draft:{draft.id}:bubble:{position}",
+            conversation_id=conversation_id,
+            draft_id=draft.id,
+            content=bubble,
+            private=False,
+            action="autoreply",
+            position=position,
+            now=now,
+        )
+    if reply.handoff is not None and reply.handoff.reason in AUTOPILOT_HANDOFFS:
+        handoffs.hand_off(
+            session,
+            conversation_id,
+            reason=AUTOPILOT_HANDOFFS[reply.handoff.reason],
+            key=f"draft:{draft.id}:handoff",
+            now=now,
+            inbox=work.inbox,
+            note=notes.handoff_note(
+                notes.HANDOFF_LABELS[reply.handoff.reason], reply.handoff.note, work.waiting
+            ),
+            draft_id=draft.id,
+        )
+
+
+def _has_autopilot_history(session: Session, conversation_id: int) -> bool:
+    query = select(OutboxItem.id).where(
+        OutboxItem.conversation_id == conversation_id, OutboxItem.action == "autoreply"
+    )
+    return session.exec(query).first() is not None
 
 
 def _notice(kind: str, work: _Work, now: datetime, **fields: Any) -> dict[str, Any]:
