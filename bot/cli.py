@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
-from bot.db import migrate
+from bot.autonomy import set_inbox_autonomy
+from bot.db import migrate, session_scope
 from bot.services import Services
+from bot.settings import Autonomy
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(db)
+    app.cli.add_command(inbox)
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def db() -> None:
     """Database schema."""
 
@@ -24,3 +28,29 @@ def upgrade() -> None:
     services: Services = current_app.extensions["wingman"]
     migrate(services.engine)
     click.echo("database is at the newest migration")
+
+
+@click.group(cls=AppGroup)
+def inbox() -> None:
+    """Per-inbox runtime switches."""
+
+
+@inbox.command("set")
+@click.argument("inbox_id", type=click.IntRange(min=1))
+@click.argument("autonomy", type=click.Choice([a.value for a in Autonomy]))
+@click.option("--actor", required=True, help="Who is making the change (recorded).")
+def set_autonomy(inbox_id: int, autonomy: str, actor: str) -> None:
+    """Set an inbox's autonomy: off, draft or autopilot."""
+    services: Services = current_app.extensions["wingman"]
+    if not actor.strip():
+        raise click.BadParameter("must name who is making the change", param_hint="--actor")
+    with session_scope(services.engine) as session:
+        before = set_inbox_autonomy(
+            session,
+            inbox_id,
+            Autonomy(autonomy),
+            actor=actor,
+            now=services.now(),
+            config=services.config,
+        )
+    click.echo(f"inbox {inbox_id}: {before.value} → {autonomy} (by {actor})")

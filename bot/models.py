@@ -242,3 +242,28 @@ class Handoff(SQLModel, table=True):
     draft_id: int | None = Field(default=None, foreign_key="drafts.id")
     actor: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class InboxSetting(SQLModel, table=True):
+    """An admin's runtime switch for an inbox; it wins over the config file's default."""
+
+    __tablename__ = "inbox_settings"
+
+    inbox_id: int = Field(primary_key=True, sa_type=BigInteger)
+    autonomy: str = Field(max_length=16)  # off | draft | autopilot
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_by: str = Field(max_length=100)
+
+
+class AutonomyChange(SQLModel, table=True):
+    """Every change of autonomy, for an inbox or an experiment arm: who, when, from, to."""
+
+    __tablename__ = "autonomy_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=16)  # "inbox" | "arm"
+    subject_id: str = Field(max_length=100, index=True)
+    from_autonomy: str = Field(max_length=16)
+    to_autonomy: str = Field(max_length=16)
+    actor: str = Field(max_length=100)
+    changed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -14,6 +14,7 @@ from rq import Queue
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from bot.autonomy import inbox_autonomy
 from bot.config import ConfigStore
 from bot.models import Conversation, Delivery, Message
 from bot.settings import Autonomy
@@ -94,7 +95,7 @@ def route(session: Session, delivery_id: int, *, config: ConfigStore) -> list[Ac
     if conversation is None or conversation.id is None:
         return []
     if message.sender_kind is SenderKind.CUSTOMER and not message.private:
-        autonomy = config.inbox(conversation.inbox_id or 0).autonomy
+        autonomy = inbox_autonomy(session, conversation.inbox_id or 0, config)
         verdict = may_answer(
             message_type=message.message_type,
             sender_kind=message.sender_kind.value,

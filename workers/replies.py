@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.autonomy import inbox_autonomy
 from bot.config import ConfigStore, InboxConfig
 from bot.db import session_scope
 from bot.knowledge import KnowledgeStore
@@ -158,7 +159,8 @@ def _gather(
         return None
     inbox = deps.config.inbox(conversation.inbox_id or 0)
     autonomy = effective_autonomy(
-        inbox.autonomy, human_assignee=conversation.assignee_type == "User"
+        inbox_autonomy(session, conversation.inbox_id or 0, deps.config),
+        human_assignee=conversation.assignee_type == "User",
     )
     verdict = bot_may_act(
         status=conversation.status, autonomy=autonomy, muted=conversation.bot_muted

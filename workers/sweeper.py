@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from bot.autonomy import inbox_autonomy
 from bot.config import ConfigStore
 from bot.models import Conversation, Draft, DraftMessage, Message
 from workers.gate import bot_may_act
@@ -67,9 +68,10 @@ def unanswered(
         assert conversation.id is not None
         if conversation.id in rescues:
             continue
-        inbox = config.inbox(conversation.inbox_id or 0)
         if not bot_may_act(
-            status=conversation.status, autonomy=inbox.autonomy, muted=conversation.bot_muted
+            status=conversation.status,
+            autonomy=inbox_autonomy(session, conversation.inbox_id or 0, config),
+            muted=conversation.bot_muted,
         ).answer:
             continue
         if _replied_after(session, conversation.id, message.created_at):
