@@ -10,11 +10,13 @@ from bot.autonomy import set_inbox_autonomy
 from bot.db import migrate, session_scope
 from bot.services import Services
 from bot.settings import Autonomy
+from experiments import arms
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(db)
     app.cli.add_command(inbox)
+    app.cli.add_command(experiments_group)
 
 
 @click.group(cls=AppGroup)
@@ -54,3 +56,23 @@ def set_autonomy(inbox_id: int, autonomy: str, actor: str) -> None:
             config=services.config,
         )
     click.echo(f"inbox {inbox_id}: {before.value} → {autonomy} (by {actor})")
+
+
+@click.group("experiments", cls=AppGroup)
+def experiments_group() -> None:
+    """Experiments and their arms (experiments/experiments.toml)."""
+
+
+@experiments_group.command("sync")
+def sync_experiments() -> None:
+    """Load the experiments file: a changed arm becomes a new version, back in draft."""
+    services: Services = current_app.extensions["wingman"]
+    try:
+        specs = arms.load_file()
+    except arms.ExperimentFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    with session_scope(services.engine) as session:
+        created = arms.sync(session, specs, now=services.now())
+    for arm in created:
+        click.echo(f"new arm version: {arm.experiment}/{arm.key} v{arm.version} (draft)")
+    click.echo(f"{len(specs)} experiment(s) in sync")

@@ -7,10 +7,12 @@ import sys
 from bot import logs
 from bot.config import ConfigError, ConfigStore
 from bot.settings import Settings, SettingsError
+from experiments import arms
 
 
 def settings_or_exit(program: str) -> Settings:
-    """Load and check settings and the per-inbox config, then set up logging.
+    """Load and check settings, the per-inbox config and the experiments file, then set up
+    logging.
 
     A bad value ends the process with status 2 and a line naming the variable or key,
     before anything has started.
@@ -18,7 +20,8 @@ def settings_or_exit(program: str) -> Settings:
     try:
         settings = Settings.load()
         ConfigStore.from_settings(settings)
-    except (SettingsError, ConfigError) as exc:
+        arms.load_file()  # the experiments file too: a typo stops start-up, not a reply
+    except (SettingsError, ConfigError, arms.ExperimentFileError) as exc:
         print(f"{program}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     logs.configure(settings.log_level, settings.secrets())

@@ -17,11 +17,13 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bot.db import make_engine, migrate
+from bot.db import make_engine, migrate, session_scope
 from bot.settings import Settings
+from experiments import arms
 from workers import embedded_redis
 from workers.embedded_redis import EmbeddedRedisError
 from workers.startup import settings_or_exit
@@ -150,9 +152,13 @@ class Supervisor:
 
 
 def migrate_database(url: str) -> None:
+    """Migrate, then load the experiments file (a bad one stops start-up, naming the key)."""
     engine = make_engine(url)
     try:
         migrate(engine)
+        with session_scope(engine) as session:
+            for arm in arms.sync(session, arms.load_file(), now=datetime.now(UTC)):
+                log.info("new arm version %s/%s v%s (draft)", arm.experiment, arm.key, arm.version)
     finally:
         engine.dispose()
 
