@@ -7,7 +7,17 @@ in. It is kept stable per inbox, because it and the knowledge form the cached pr
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.knowledge import INTERNAL_HEADING
+
+
+class ArmLike(Protocol):
+    instructions: str
+    show_prices: list[str]
+    price_floor: str | None
+    price_ceiling: str | None
+
 
 PLAYBOOK = f"""\
 You write chat replies for a small sales team. A rep reads each reply before it is sent, or,
@@ -66,3 +76,19 @@ def knowledge_text(knowledge: str) -> str:
             "prices or policies: say you'll check with the team and suggest a handoff."
         )
     return "Knowledge (the only facts you may state):\n\n" + knowledge
+
+
+def arm_text(arm: ArmLike | None) -> str:
+    """What an experiment arm adds to the playbook: its instructions and price policy."""
+    if arm is None:
+        return ""
+    lines = []
+    if arm.instructions.strip():
+        lines.append("For this customer, also: " + arm.instructions.strip())
+    if arm.show_prices:
+        lines.append("Show list prices only for: " + ", ".join(arm.show_prices) + ".")
+    if arm.price_floor:
+        lines.append(f"Never offer a price below {arm.price_floor}.")
+    if arm.price_ceiling:
+        lines.append(f"Never quote a price above {arm.price_ceiling}.")
+    return "\n\n" + "\n".join(lines) if lines else ""

@@ -8,6 +8,7 @@ Claude thinks.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -25,6 +26,7 @@ from bot.db import session_scope
 from bot.knowledge import KnowledgeStore
 from bot.models import Conversation, Draft, Handoff, Message, OutboxItem
 from bot.settings import Autonomy, Prices
+from experiments import enrolment
 from workers import (
     drafts,
     guardrails,
@@ -40,7 +42,7 @@ from workers import (
 from workers.deliveries import HumanReplied
 from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply
-from workers.playbook import knowledge_text, system_text
+from workers.playbook import arm_text, knowledge_text, system_text
 from workers.text import join_bubbles
 from workers.windows import window
 
@@ -65,6 +67,8 @@ class ReplyDeps:
     # Autopilot's pause before each bubble (a person typing); tests pass a recorder.
     pause: Callable[[float], None] = sleep
     prices: Prices = field(default_factory=Prices)
+    # Arm assignment's randomness, injected (tests pass a seeded Random).
+    rng: random.Random = field(default_factory=random.SystemRandom)
     daily_cap: Decimal | None = None
     # Sends a notice to NOTIFY_WEBHOOK_URL (through its own retried job).
     notify: Callable[[dict[str, Any]], None] = lambda _notice: None
@@ -78,8 +82,11 @@ class _Work:
     prompt: Prompt
     mention: str | None
     knowledge: str  # the raw file, internal sections included, for the leak check
-    autonomy: Autonomy  # effective: the inbox's, capped at draft under a human assignee
+    autonomy: Autonomy  # effective: the inbox's, capped by a human assignee and the arm
     window_open: bool
+    arm_id: int | None = None
+    price_floor: Decimal | None = None
+    price_ceiling: Decimal | None = None
 
 
 def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = None) -> float | None:
@@ -88,7 +95,7 @@ def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = Non
     Returns the time (unix seconds) of the newest customer message the draft covers, for
     the debounce timer to settle, or None when there was nothing to answer.
     """
-    with Session(deps.engine) as session:
+    with session_scope(deps.engine) as session:  # commits a first arm assignment
         work = _gather(session, conversation_id, deps, hint=hint)
     if work is None:
         return None
@@ -182,9 +189,21 @@ def _gather(
                 pending.id,
             )
             return None
+    arm = None
+    if inbox.experiment and conversation.contact_id:
+        arm = enrolment.arm_for(
+            session,
+            contact_id=conversation.contact_id,
+            experiment=inbox.experiment,
+            rng=deps.rng,
+            now=deps.now(),
+        )
+    if arm is not None:
+        # The arm lowers autonomy, never raises it: off < draft < autopilot.
+        autonomy = min(autonomy, Autonomy(arm.autonomy), key=lambda a: a.rank)
     knowledge = deps.knowledge.load(inbox.knowledge_path)
     prompt = Prompt(
-        playbook=system_text(inbox_name=inbox.name, locales=inbox.locales),
+        playbook=system_text(inbox_name=inbox.name, locales=inbox.locales) + arm_text(arm),
         knowledge=knowledge_text(knowledge.text),
         knowledge_version=knowledge.version,
         history=history.turns(drafts.history(session, conversation_id)),
@@ -201,6 +220,9 @@ def _gather(
         knowledge=knowledge.text,
         autonomy=autonomy,
         window_open=window(conversation.channel, last, deps.now()).open,
+        arm_id=arm.id if arm else None,
+        price_floor=Decimal(arm.price_floor) if arm and arm.price_floor else None,
+        price_ceiling=Decimal(arm.price_ceiling) if arm and arm.price_ceiling else None,
     )
 
 
@@ -239,6 +261,7 @@ def _store_draft(
             cache_write_1h_tokens=usage.cache_write_1h_tokens,
             latency_ms=usage.latency_ms,
             request_id=usage.request_id,
+            arm_id=work.arm_id,
         )
         session.add(draft)
         session.flush()
@@ -267,6 +290,8 @@ def _store_draft(
             inbox=work.inbox,
             knowledge=work.knowledge,
             system_prompt=work.prompt.playbook,
+            price_floor=work.price_floor,
+            price_ceiling=work.price_ceiling,
         )
         draft.guardrails = checks.to_json()
         drafts.cover(session, draft, covered)
