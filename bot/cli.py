@@ -10,13 +10,14 @@ from bot.autonomy import set_inbox_autonomy
 from bot.db import migrate, session_scope
 from bot.services import Services
 from bot.settings import Autonomy
-from experiments import arms
+from experiments import arms, promotion
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(db)
     app.cli.add_command(inbox)
     app.cli.add_command(experiments_group)
+    app.cli.add_command(arm_group)
 
 
 @click.group(cls=AppGroup)
@@ -76,3 +77,47 @@ def sync_experiments() -> None:
     for arm in created:
         click.echo(f"new arm version: {arm.experiment}/{arm.key} v{arm.version} (draft)")
     click.echo(f"{len(specs)} experiment(s) in sync")
+
+
+@click.group("arm", cls=AppGroup)
+def arm_group() -> None:
+    """Experiment arms: promote to autopilot on evidence, or demote."""
+
+
+def _set_arm(ref: str, autonomy: str, actor: str) -> None:
+    services: Services = current_app.extensions["wingman"]
+    settings = services.settings
+    try:
+        with session_scope(services.engine) as session:
+            arm, ev = promotion.set_autonomy(
+                session,
+                ref,
+                autonomy,
+                actor=actor,
+                now=services.now(),
+                min_decided=settings.promote_min_decided,
+                min_approval=settings.promote_min_approval,
+            )
+            name = f"{arm.experiment}/{arm.key} v{arm.version}"
+    except promotion.PromotionError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{name} is now {autonomy} (by {actor}); evidence: {ev.sent_unedited} of {ev.decided} "
+        f"decided drafts sent unedited, lower bound {ev.approval_lower_bound:.3f}"
+    )
+
+
+@arm_group.command("promote")
+@click.argument("arm")
+@click.option("--actor", required=True, help="Who is promoting it (recorded).")
+def promote(arm: str, actor: str) -> None:
+    """Let ARM (experiment/key) send on its own, if the evidence says reps would approve."""
+    _set_arm(arm, "autopilot", actor)
+
+
+@arm_group.command("demote")
+@click.argument("arm")
+@click.option("--actor", required=True, help="Who is demoting it (recorded).")
+def demote(arm: str, actor: str) -> None:
+    """Back to drafts for a rep; always allowed, effective on the next reply."""
+    _set_arm(arm, "draft", actor)

@@ -95,6 +95,8 @@ class Settings:
     takeover_max_distance: float = 0.3
     claude_prices: Prices = field(default_factory=Prices)
     claude_daily_cap_usd: Decimal | None = None
+    promote_min_decided: int = 50
+    promote_min_approval: float = 0.8
     prompt_cache_ttl: str = "1h"
 
     @classmethod
@@ -178,6 +180,8 @@ class Settings:
             takeover_max_distance=_get(env, "TAKEOVER_MAX_DISTANCE", _fraction, 0.3),
             claude_prices=_get(env, "CLAUDE_PRICES_PER_MTOK", _prices, Prices()),
             claude_daily_cap_usd=_get(env, "CLAUDE_DAILY_CAP_USD", _dollars, None),
+            promote_min_decided=_get(env, "PROMOTE_MIN_DECIDED", _int_in(1, 1_000_000), 50),
+            promote_min_approval=_get(env, "PROMOTE_MIN_APPROVAL", _fraction, 0.8),
         )
 
     @classmethod

@@ -146,3 +146,42 @@ def test_outcome_reads_conversion_value_and_loss() -> None:
     lost = outcome(conv(labels=[], status="resolved"))
     assert lost.lost and not lost.converted and lost.known
     assert not outcome(conv(labels=["vip"], status="open")).known
+
+
+def test_promotion_and_demotion_take_effect_on_the_next_reply(loop: Loop) -> None:
+    from experiments import promotion
+
+    with_experiment(loop, autonomy="autopilot")
+
+    def customer(text: str, at: float, message_id: int) -> None:
+        payload = copy.deepcopy(load_event("message_created_incoming"))  # nobody assigned
+        payload.update(id=message_id, content=text)
+        loop.clock.t = at
+        loop.deliver(payload)
+        loop.run(at=at + DEBOUNCE + 1)
+
+    loop.composer.add(Reply(bubbles=["First."]))
+    customer("Hi", T0, 980_001)
+    assert loop.fake.public() == []  # the arm is in draft
+    loop.rep_types("/send")
+    loop.run()
+    with session_scope(loop.engine) as session:
+        key = session.exec(select(Assignment)).one().arm_key
+        arms.current_arm(session, "sales-styles", key).autonomy = "autopilot"  # type: ignore[union-attr]
+    loop.composer.add(Reply(bubbles=["Second."]))
+    customer("And?", T0 + 100, 980_002)
+    assert loop.fake.public()[-1] == "Second. 🤖"
+    with session_scope(loop.engine) as session:
+        promotion.set_autonomy(
+            session,
+            f"sales-styles/{key}",
+            "draft",
+            actor="Lena",
+            now=NOW,
+            min_decided=50,
+            min_approval=0.8,
+        )
+    loop.composer.add(Reply(bubbles=["Third."]))
+    customer("More?", T0 + 200, 980_003)
+    assert loop.fake.public()[-1] == "Second. 🤖"  # demoted: a draft again
+    assert "Third." in loop.fake.notes()[-1]
