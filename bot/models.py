@@ -319,3 +319,43 @@ class Assignment(SQLModel, table=True):
     arm_id: int = Field(foreign_key="arms.id")  # the version current when assigned
     probability: float  # of the arm chosen, for reweighting
     assigned_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ImportProgress(SQLModel, table=True):
+    """How far ``chatwoot import`` got in one conversation, so a re-run continues there.
+
+    Keyed like conversations, on (account, display id), without a foreign key: the cursor
+    of a conversation skipped for a forgotten contact points at no stored row. It holds no
+    personal data, so it survives ``contact forget`` and still marks the conversation as
+    imported for the human-only baseline.
+    """
+
+    __tablename__ = "import_progress"
+
+    account_id: int = Field(primary_key=True, sa_type=BigInteger)
+    display_id: int = Field(primary_key=True, sa_type=BigInteger)
+    # Chatwoot's id of the newest message fetched; the next page asks for ``after`` it.
+    newest_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    # Chatwoot's updated_at when the conversation was last imported to its end: while it is
+    # unchanged, a re-run fetches nothing for this conversation.
+    chatwoot_updated_at: float | None = None
+    completed_at: datetime | None = _ts()
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ForgottenContact(SQLModel, table=True):
+    """A contact forgotten on request (``contact forget``): the audit record, and the
+    tombstone that stops ``chatwoot import`` from bringing back what came before it."""
+
+    __tablename__ = "forgotten_contacts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Chatwoot's contact id; no foreign key, since a contact may be forgotten before any of
+    # their data reached Wingman (the import must still skip it).
+    contact_id: int = Field(sa_type=BigInteger, index=True)
+    actor: str = Field(max_length=100)
+    forgotten_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # What was removed, as counts only.
+    conversations: int = 0
+    messages_deleted: int = 0
+    deliveries_scrubbed: int = 0
