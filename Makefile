@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fix bench demo install clean
+.PHONY: run test lint fix bench demo report install clean
 
 run: install
 	$(BIN)/python -m workers.supervisor
@@ -26,6 +26,9 @@ bench: install
 
 demo: install
 	$(BIN)/python -m standins.demo
+
+report: install
+	$(BIN)/flask --app bot report $(ARGS)
 
 install: $(STAMP)
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
+from sqlmodel import Session
 
 from bot.autonomy import set_inbox_autonomy
 from bot.db import migrate, session_scope
+from bot.forget import contact_group
+from bot.importer import chatwoot_group
 from bot.services import Services
 from bot.settings import Autonomy
-from experiments import arms, promotion
+from experiments import analytics, arms, promotion
+from experiments import report as report_text
 
 
 def register(app: Flask) -> None:
@@ -18,6 +24,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(inbox)
     app.cli.add_command(experiments_group)
     app.cli.add_command(arm_group)
+    app.cli.add_command(chatwoot_group)
+    app.cli.add_command(contact_group)
+    app.cli.add_command(report)
 
 
 @click.group(cls=AppGroup)
@@ -121,3 +130,54 @@ def promote(arm: str, actor: str) -> None:
 def demote(arm: str, actor: str) -> None:
     """Back to drafts for a rep; always allowed, effective on the next reply."""
     _set_arm(arm, "draft", actor)
+
+
+@click.command("report")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Conversations whose first draft is on or after this day (UTC), YYYY-MM-DD.",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Conversations whose first draft is on or before this day (UTC), YYYY-MM-DD.",
+)
+@click.option("--inbox", "inbox_id", type=click.IntRange(min=1), help="Chatwoot inbox id.")
+@click.option("--experiment", help="Only this experiment's arms (no 'no experiment' row).")
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="CSV: every number, a row per arm, arm version and inbox."
+)
+@click.option("--json", "as_json", is_flag=True, help="The full report as JSON.")
+@with_appcontext
+def report(
+    since: datetime | None,
+    until: datetime | None,
+    inbox_id: int | None,
+    experiment: str | None,
+    as_csv: bool,
+    as_json: bool,
+) -> None:
+    """Experiment numbers per arm, arm version, inbox and rep (see experiments/report.py)."""
+    if as_csv and as_json:
+        raise click.UsageError("choose one of --csv and --json")
+    start = since.replace(tzinfo=UTC) if since else None
+    # --until names a whole day; the filter itself is exclusive.
+    end = until.replace(tzinfo=UTC) + timedelta(days=1) if until else None
+    if start is not None and end is not None and end <= start:
+        raise click.BadParameter(
+            f"must not be before --since ({since:%Y-%m-%d})", param_hint="--until"
+        )
+    services: Services = current_app.extensions["wingman"]
+    try:
+        filters = analytics.Filters(start, end, inbox_id, experiment)
+        with Session(services.engine) as session:
+            result = analytics.report(session, filters, prices=services.settings.claude_prices)
+    except analytics.FilterError as exc:
+        raise click.BadParameter(exc.problem, param_hint=f"--{exc.name}") from None
+    if as_csv:
+        click.echo(report_text.to_csv(result), nl=False)
+    elif as_json:
+        click.echo(report_text.to_json(result), nl=False)
+    else:
+        click.echo(report_text.to_table(result), nl=False)
