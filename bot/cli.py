@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot.autonomy import set_inbox_autonomy
 from bot.db import migrate, session_scope
 from bot.forget import contact_group
-from bot.importer import chatwoot_group
+from bot.importer import baseline, chatwoot_group
 from bot.services import Services
 from bot.settings import Autonomy
 from experiments import analytics, arms, promotion
@@ -173,11 +173,16 @@ def report(
         filters = analytics.Filters(start, end, inbox_id, experiment)
         with Session(services.engine) as session:
             result = analytics.report(session, filters, prices=services.settings.claude_prices)
+        with Session(services.engine) as session:
+            # Before the bot: imported conversations it never drafted for, beside the arms.
+            human = baseline(
+                session, start or datetime(1970, 1, 1, tzinfo=UTC), end or services.now()
+            )
     except analytics.FilterError as exc:
         raise click.BadParameter(exc.problem, param_hint=f"--{exc.name}") from None
     if as_csv:
-        click.echo(report_text.to_csv(result), nl=False)
+        click.echo(report_text.to_csv(result) + report_text.baseline_csv(*human), nl=False)
     elif as_json:
-        click.echo(report_text.to_json(result), nl=False)
+        click.echo(report_text.with_baseline_json(report_text.to_json(result), *human), nl=False)
     else:
-        click.echo(report_text.to_table(result), nl=False)
+        click.echo(report_text.to_table(result) + report_text.baseline_line(*human), nl=False)

@@ -65,6 +65,7 @@ from typing import Any
 
 from experiments.analytics import ArmReport, Report
 from experiments.metrics import DRAFT_STATES, Dollars, RepApprovals, Timing
+from experiments.stats import conversion_ci
 from workers.guardrails import CHECKS
 from workers.handoffs import REASONS
 
@@ -357,3 +358,45 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return value
+
+
+def _baseline_numbers(conversations: int, converted: int) -> dict[str, Any]:
+    low, high = conversion_ci(converted, conversations)
+    return {
+        "known_outcomes": conversations,
+        "conversions": converted,
+        "conversion_rate": converted / conversations if conversations else None,
+        "conversion_ci_low": low,
+        "conversion_ci_high": high,
+    }
+
+
+def baseline_line(conversations: int, converted: int) -> str:
+    """The human-only baseline under the table: conversion before the bot."""
+    if not conversations:
+        return "\nHuman-only baseline: no imported conversations with a known outcome.\n"
+    n = _baseline_numbers(conversations, converted)
+    return (
+        f"\nHuman-only baseline (imported, never drafted): {converted} of {conversations} "
+        f"converted, {_pct(n['conversion_rate'])} "
+        f"(95% CI {_pct(n['conversion_ci_low'])}–{_pct(n['conversion_ci_high'])})\n"
+    )
+
+
+def baseline_csv(conversations: int, converted: int) -> str:
+    """One more CSV row, ``level`` "baseline", with the conversion columns filled in."""
+    row: dict[str, Any] = {column: "" for column in CSV_COLUMNS}
+    row.update(level="baseline", conversations=conversations)
+    row.update({k: _plain(v) for k, v in _baseline_numbers(conversations, converted).items()})
+    out = io.StringIO()
+    csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n").writerow(row)
+    return out.getvalue()
+
+
+def with_baseline_json(text: str, conversations: int, converted: int) -> str:
+    data = json.loads(text)
+    data["baseline"] = {
+        "conversations": conversations,
+        **_baseline_numbers(conversations, converted),
+    }
+    return json.dumps(data, indent=2) + "\n"
