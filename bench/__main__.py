@@ -1,7 +1,8 @@
 """Run every benchmark: ``python -m bench``."""
 
-from bench import job_import, webhook
+from bench import export, job_import, webhook
 
 if __name__ == "__main__":
     webhook.main()
     job_import.main()
+    export.main()

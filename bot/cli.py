@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot.autonomy import set_inbox_autonomy
 from bot.db import migrate, session_scope
+from bot.export import export_command
 from bot.forget import contact_group
 from bot.importer import baseline, chatwoot_group
 from bot.services import Services
@@ -26,6 +27,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(arm_group)
     app.cli.add_command(chatwoot_group)
     app.cli.add_command(contact_group)
+    app.cli.add_command(export_command)
     app.cli.add_command(report)
 
 

@@ -223,7 +223,8 @@ class OutboxItem(SQLModel, table=True):
     # pending | sending | sent | uncertain | failed
     state: str = Field(default="pending", max_length=16, index=True)
     attempts: int = 0
-    chatwoot_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    # Indexed: the outbox and the export look items up by the message Chatwoot created.
+    chatwoot_message_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
     last_error: str | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     attempt_started_at: datetime | None = _ts()

@@ -75,6 +75,7 @@ class Settings:
     admin_token: str | None = field(default=None, repr=False)
     # May carry a token in its query string, so it stays out of repr and logs.
     notify_webhook_url: str | None = field(default=None, repr=False)
+    export_pseudonym_key: str | None = field(default=None, repr=False)
     wingman_public_url: str = "http://localhost:8000"
     wingman_config: str = "wingman.toml"
     wingman_config_explicit: bool = False
@@ -143,6 +144,7 @@ class Settings:
             ),
             default_autonomy=_get(env, "DEFAULT_AUTONOMY", _autonomy, Autonomy.DRAFT),
             admin_token=env.get("ADMIN_TOKEN"),
+            export_pseudonym_key=env.get("EXPORT_PSEUDONYM_KEY"),
             notify_webhook_url=_get(
                 env, "NOTIFY_WEBHOOK_URL", _http_url("NOTIFY_WEBHOOK_URL"), None
             ),
