@@ -181,3 +181,31 @@ def test_claude_failing_hands_off_with_a_note(loop: Loop) -> None:
     with Session(loop.engine) as session:
         states = set(session.exec(select(OutboxItem.state)))
     assert states == {"sent"}
+
+
+def test_a_returning_customer_brings_their_earlier_conversation_as_context(loop: Loop) -> None:
+    import copy
+
+    from tests.conftest import load_event
+
+    loop.composer.add(reply("Yes, it fits two!"))
+    loop.composer.add(reply("Welcome back, Maya!"))
+    loop.customer_says("Does the Trail Tent 2P fit two?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+    loop.rep_types("/send")
+    loop.run()
+    echo = copy.deepcopy(load_event("message_created_outgoing_bot"))  # the bot's reply, stored
+    echo.update(id=990_500, content="Yes, it fits two!")
+    loop.deliver(echo)
+    later = copy.deepcopy(load_event("message_created_incoming"))  # weeks later, a new one
+    later.update(id=990_501, content="Hi again, do you have the 3P in stock?")
+    later["conversation"]["id"] = 1600
+    loop.clock.t = T0 + 30 * 86400
+    loop.deliver(later)
+    loop.run(at=T0 + 30 * 86400 + DEBOUNCE + 1)
+    first_turn = loop.composer.prompts[1].history[0]
+    assert first_turn.role == "user"
+    assert first_turn.text.startswith("[Earlier conversations with this customer")
+    assert "Customer: Does the Trail Tent 2P fit two?" in first_turn.text
+    assert "Us: Yes, it fits two!" in first_turn.text
+    assert loop.composer.prompts[1].history[-1].text == "Hi again, do you have the 3P in stock?"

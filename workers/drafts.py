@@ -63,6 +63,20 @@ def history(session: Session, conversation_id: int) -> list[Message]:
     return list(session.exec(query.order_by(col(Message.created_at), col(Message.id))))
 
 
+def earlier_messages(
+    session: Session, contact_id: int, conversation_id: int, *, limit: int
+) -> list[Message]:
+    """The newest ``limit`` messages of the contact's other conversations, oldest first."""
+    query = (
+        select(Message)
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .where(Conversation.contact_id == contact_id, Conversation.id != conversation_id)
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .limit(limit)
+    )
+    return list(reversed(session.exec(query).all()))
+
+
 def pending_draft(session: Session, conversation_id: int, *, lock: bool = False) -> Draft | None:
     """The newest pending draft of a conversation (there is at most one)."""
     query = (

@@ -112,3 +112,29 @@ def _role(message: StoredMessage) -> Role | None:
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# How much of a returning customer's earlier conversations the model sees.
+EARLIER_MESSAGES = 20
+
+
+def earlier_context(messages: Sequence[StoredMessage]) -> Turn | None:
+    """A returning customer's earlier conversations (imported or live), as one context turn.
+
+    Only the public exchange, newest last; the model is told it is past context, so it
+    doesn't answer old questions again.
+    """
+    lines = []
+    for message in messages[-EARLIER_MESSAGES:]:
+        role = _role(message)
+        text = message_text(message)
+        if role is None or not text:
+            continue
+        lines.append(("Customer: " if role == "user" else "Us: ") + text)
+    if not lines:
+        return None
+    return Turn(
+        "user",
+        "[Earlier conversations with this customer, for context only; don't answer them again]\n"
+        + "\n".join(lines),
+    )

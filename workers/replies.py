@@ -41,7 +41,7 @@ from workers import (
 )
 from workers.deliveries import HumanReplied
 from workers.gate import bot_may_act, effective_autonomy
-from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply
+from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply, Turn
 from workers.playbook import arm_text, knowledge_text, system_text
 from workers.text import join_bubbles
 from workers.windows import window
@@ -206,7 +206,9 @@ def _gather(
         playbook=system_text(inbox_name=inbox.name, locales=inbox.locales) + arm_text(arm),
         knowledge=knowledge_text(knowledge.text),
         knowledge_version=knowledge.version,
-        history=history.turns(drafts.history(session, conversation_id)),
+        history=_with_earlier(
+            session, conversation, history.turns(drafts.history(session, conversation_id))
+        ),
         hint=hint,
         cache_ttl=cast(CacheTTL, deps.cache_ttl),
     )
@@ -224,6 +226,17 @@ def _gather(
         price_floor=Decimal(arm.price_floor) if arm and arm.price_floor else None,
         price_ceiling=Decimal(arm.price_ceiling) if arm and arm.price_ceiling else None,
     )
+
+
+def _with_earlier(session: Session, conversation: Conversation, turns: list[Turn]) -> list[Turn]:
+    """Put a returning customer's earlier conversations in front, as context."""
+    if conversation.contact_id is None or conversation.id is None:
+        return turns
+    earlier = drafts.earlier_messages(
+        session, conversation.contact_id, conversation.id, limit=history.EARLIER_MESSAGES
+    )
+    context = history.earlier_context(earlier)
+    return [context, *turns] if context else turns
 
 
 def _store_draft(
