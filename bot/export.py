@@ -83,7 +83,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import SQLModel
 
 from bot import models  # noqa: F401 - registers the tables in SQLModel.metadata
-from bot.models import Conversation
+from bot.models import DRAFT_STATES, Conversation
 from bot.services import Services
 from bot.settings import Prices
 from experiments.outcomes import DEFAULT_VALUE_ATTRIBUTE, outcome
@@ -92,17 +92,6 @@ from workers.spend import cost
 FORMATS = ("jsonl", "csv")
 PER = ("message", "conversation")
 SENDER_KINDS = ("customer", "bot", "human", "system")
-DRAFT_STATES = (
-    "pending",
-    "sent",
-    "edited",
-    "skipped",
-    "superseded",
-    "replaced",
-    "discarded",
-    "expired",
-    "failed",
-)
 PSEUDONYM_HEX_DIGITS = 16  # 64 bits: no collision expected below billions of contacts
 YIELD_PER = 2000
 

@@ -145,6 +145,20 @@ class Message(SQLModel, table=True):
     origin: str = Field(default="webhook", max_length=16)
 
 
+# Every state a draft can be in (see the README's table); reports keep this order.
+DRAFT_STATES = (
+    "pending",
+    "sent",
+    "edited",
+    "skipped",
+    "superseded",
+    "replaced",
+    "discarded",
+    "expired",
+    "failed",
+)
+
+
 class Draft(SQLModel, table=True):
     """One reply the bot wrote for a rep to approve (or, on autopilot, sent itself).
 

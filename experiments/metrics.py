@@ -30,6 +30,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
+from bot.models import DRAFT_STATES
 from bot.settings import Prices
 from experiments.dataset import ConversationRow, Dataset, DraftRow, MessageRow, Usage
 from experiments.promotion import DECIDED
@@ -38,17 +39,6 @@ from workers.guardrails import CHECKS
 from workers.handoffs import REASONS
 from workers.spend import cost
 
-DRAFT_STATES = (
-    "pending",
-    "sent",
-    "edited",
-    "skipped",
-    "superseded",
-    "replaced",
-    "discarded",
-    "expired",
-    "failed",
-)
 SENT = ("sent", "edited")  # a draft the customer got, as written or after a rep's edit
 
 
