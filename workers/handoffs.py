@@ -57,14 +57,7 @@ def hand_off(
         outbox.add(
             session, key=f"{key}:note", conversation_id=conversation_id, content=note, now=now
         )
-    outbox.add(
-        session,
-        key=f"{key}:open",
-        conversation_id=conversation_id,
-        content="open",
-        action="status",
-        now=now,
-    )
+    outbox.set_status(session, conversation_id, "open", key=key, now=now)
     if assign and inbox.on_duty_agent is not None:
         target = f"agent:{inbox.on_duty_agent.id}"
     elif assign and inbox.on_duty_team is not None:

@@ -97,6 +97,20 @@ def add(
     )
 
 
+def set_status(
+    session: Session, conversation_id: int, status: str, *, key: str, now: datetime
+) -> None:
+    """Queue a status change (a bot setting ``open`` is Chatwoot's handoff), once per key."""
+    add(
+        session,
+        key=f"{key}:{status}",
+        conversation_id=conversation_id,
+        content=status,
+        action="status",
+        now=now,
+    )
+
+
 def exists(session: Session, key: str) -> bool:
     return session.exec(select(OutboxItem.id).where(OutboxItem.key == key)).first() is not None
 

@@ -68,14 +68,7 @@ def mute(session: Session, conversation_id: int, *, reason: str, key: str, now: 
         conversation.bot_muted_at = now
         log.info("conversation %s: bot muted (%s)", conversation.display_id, reason)
     if conversation.status != "open":
-        outbox.add(
-            session,
-            key=f"{key}:open",
-            conversation_id=conversation_id,
-            content="open",
-            action="status",
-            now=now,
-        )
+        outbox.set_status(session, conversation_id, "open", key=key, now=now)
 
 
 def unmute(session: Session, conversation_id: int, *, key: str, now: datetime) -> None:
@@ -87,14 +80,7 @@ def unmute(session: Session, conversation_id: int, *, key: str, now: datetime) -
     conversation.bot_muted_reason = None
     conversation.bot_muted_at = None
     if conversation.status == "open":
-        outbox.add(
-            session,
-            key=f"{key}:pending",
-            conversation_id=conversation_id,
-            content="pending",
-            action="status",
-            now=now,
-        )
+        outbox.set_status(session, conversation_id, "pending", key=key, now=now)
 
 
 def _continues_a_copy(
