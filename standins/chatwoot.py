@@ -35,8 +35,7 @@ import logging
 import re
 import threading
 import time
-from http.server import ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from standins import chatwoot_shapes as shapes
@@ -44,14 +43,14 @@ from standins.chatwoot_api import REST_ROUTES, Call, Result, Route
 from standins.chatwoot_controls import CONTROL_ROUTES, Failure
 from standins.chatwoot_state import Account, Change, StandinError
 from standins.chatwoot_webhooks import RETRY_WAIT, TIMEOUT, Deliverer
-from standins.http import StandinHandler
+from standins.http import StandinHandler, StandinServer
 
 BANNER = "Chatwoot stand-in (NOT a real Chatwoot): one in-memory account, local webhooks"
 _ACCOUNT_PATH = re.compile(r"^/api/v1/accounts/(\d+)(/.*)$")
 
 
-class ChatwootStandin(ThreadingHTTPServer):
-    daemon_threads = True
+class ChatwootStandin(StandinServer):
+    name = "chatwoot-standin"
 
     def __init__(
         self,
@@ -75,30 +74,16 @@ class ChatwootStandin(ThreadingHTTPServer):
         self.failures: list[Failure] = []
         self.failures_lock = threading.Lock()
         self.quiet = quiet
-        self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
 
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> ChatwootStandin:
+    def start(self) -> Self:
         self.deliverer.start()
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="chatwoot-standin"
-        )
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
         """Stop serving and delivering, close the socket and join the threads."""
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join()
-            self._thread = None
+        super().stop()
         self.deliverer.stop()
-        self.server_close()
 
     def publish(self, changes: list[Change]) -> None:
         """Render and queue the webhooks for changes; call with ``account.lock`` held."""
@@ -124,11 +109,6 @@ class ChatwootStandin(ThreadingHTTPServer):
                         self.failures.remove(failure)
                     return failure
         return None
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (its timeout) closes its socket mid-answer.
-        if not self.quiet:
-            super().handle_error(request, client_address)
 
 
 def serve(

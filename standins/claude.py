@@ -20,12 +20,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from standins.caching import PromptCache, estimate_tokens, prompt_blocks
 from standins.claude_answers import ERROR_TYPES, answer, validate
-from standins.http import StandinHandler
+from standins.http import StandinHandler, StandinServer
 
 BANNER = "Claude stand-in (NOT the real Claude API): deterministic answers, estimated tokens"
 
@@ -58,37 +57,13 @@ class StandinState:
             self.calls = 0
 
 
-class ClaudeStandin(ThreadingHTTPServer):
-    daemon_threads = True
+class ClaudeStandin(StandinServer):
+    name = "claude-standin"
 
     def __init__(self, host: str, port: int, *, quiet: bool = True) -> None:
         self.state = StandinState()
         self.quiet = quiet
-        self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> ClaudeStandin:
-        self._thread = threading.Thread(target=self.serve_forever, name="claude-standin")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, close the socket and join the thread started by start()."""
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join()
-            self._thread = None
-        self.server_close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (our adapter's timeout) closes its socket mid-answer.
-        if not self.quiet:
-            super().handle_error(request, client_address)
 
 
 def serve(port: int = 0, host: str = "127.0.0.1", *, quiet: bool = True) -> ClaudeStandin:
