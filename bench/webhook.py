@@ -21,7 +21,10 @@ from bot.settings import Settings
 from workers import embedded_redis
 from workers.queue import connect
 
-EVENT = Path(__file__).resolve().parents[2] / "shared/chatwoot/events/message_created_incoming.json"
+EVENT = (
+    Path(__file__).resolve().parents[1]
+    / "tests/fixtures/chatwoot/events/message_created_incoming.json"
+)
 ROUNDS = 500
 
 

@@ -1,6 +1,6 @@
 """Parse Chatwoot agent-bot webhook payloads into small typed objects.
 
-Shapes follow ../shared/chatwoot/CONTRACT.md (Chatwoot 4.15.1), not Chatwoot's docs:
+Shapes follow tests/fixtures/chatwoot/CONTRACT.md (Chatwoot 4.15.1), not Chatwoot's docs:
 contact senders carry no ``type``, ``sender`` and ``content`` may be null, message
 timestamps are ISO strings while conversation timestamps are numbers, and the channel
 comes from ``conversation.channel``. Parsing is lenient about everything the bot can do

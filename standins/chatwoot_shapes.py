@@ -1,7 +1,7 @@
 """What the Chatwoot stand-in says, in Chatwoot 4.15.1's real shapes (pure functions).
 
 Webhook bodies follow ``Message#webhook_data`` and ``Conversation#webhook_data``
-(../shared/chatwoot/CONTRACT.md §1.3-1.4): the message type is a name, message times are
+(tests/fixtures/chatwoot/CONTRACT.md §1.3-1.4): the message type is a name, message times are
 ISO strings, conversation times are integers and ``updated_at`` a float. REST answers
 follow the jbuilder partials (§3): the message type is the enum's integer and the message
 partial carries a push-format ``sender`` but no ``sender_type``.

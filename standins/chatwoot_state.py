@@ -128,7 +128,7 @@ class Account:
                 21: Person(21, "Daniel Ortiz", "daniel.ortiz@acme-outdoor.example"),
             }
             self.teams = {2: Person(2, "Sales")}
-            # Just below the ids in ../shared/chatwoot/events, so the first ones look familiar.
+            # Just below the ids in tests/fixtures/chatwoot/events, so the first ones look familiar.
             self._ids = {
                 "message": 918_272,
                 "contact": 4_816,

@@ -24,8 +24,11 @@ from bot.db import make_engine, migrate
 pytest_plugins = ["tests.loop_harness"]
 
 ROOT = Path(__file__).resolve().parent.parent
-EVENTS_DIR = ROOT.parent / "shared" / "chatwoot" / "events"
-SWAGGER = ROOT.parent / "shared" / "chatwoot" / "swagger.json"
+# Copies of ../shared/chatwoot (Chatwoot 4.15.1's real shapes, its swagger and the contract
+# read from its source): a user's clone has no ../shared beside it.
+FIXTURES = ROOT / "tests" / "fixtures" / "chatwoot"
+EVENTS_DIR = FIXTURES / "events"
+SWAGGER = FIXTURES / "swagger.json"
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_DATABASE_URL = os.environ.get(
@@ -42,7 +45,7 @@ def unavailable(what: str, exc: BaseException) -> None:
 
 
 def load_event(name: str) -> dict[str, Any]:
-    """One of the real-shape payloads from ../shared/chatwoot/events/."""
+    """One of the real-shape payloads from tests/fixtures/chatwoot/events/."""
     data: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
     return data
 

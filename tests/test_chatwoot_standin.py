@@ -1,6 +1,6 @@
 """The Chatwoot stand-in, driven by Wingman's real ChatwootClient and a tiny webhook receiver.
 
-Its webhooks are checked against the real payload shapes in ../shared/chatwoot/events/:
+Its webhooks are checked against the real payload shapes in tests/fixtures/chatwoot/events/:
 the same keys in the same order, the same JSON types, and parsed by chatwoot.events.
 """
 
