@@ -20,12 +20,33 @@ from workers.queue import connect, make_queue
 from workers.startup import settings_or_exit
 
 
+class WingmanWorker(Worker):
+    """RQ's worker, with a shutdown that can't hang on its pub/sub thread."""
+
+    def unsubscribe(self) -> None:
+        # RQ runs the pub/sub listener with sleep_time=60, and since redis-py 8.2
+        # PubSubWorkerThread.stop() joins it without a timeout: once unsubscribed, the
+        # listener can sit in get_message() for the full minute, past the supervisor's
+        # grace period, and the worker is killed. The thread is a daemon; a bounded wait
+        # is enough.
+        if self.pubsub_thread is None or self.pubsub is None:
+            return
+        self.pubsub.unsubscribe()
+        try:
+            self.pubsub_thread.stop(timeout=1)
+        except TypeError:  # redis-py before 8.2: stop() only clears the flag
+            self.pubsub_thread.stop()
+            self.pubsub_thread.join(timeout=1)
+        self.pubsub.close()
+
+
 def main() -> int:
     # This also sets up logging before rq would: with a root handler in place rq adds none
     # of its own, so its lines come out once, in our format, through the secret filter.
     settings = settings_or_exit("wingman worker")
     connection = connect(settings.effective_redis_url)
-    worker = Worker([make_queue(connection)], connection=connection, serializer=JSONSerializer)
+    queue = make_queue(connection)
+    worker = WingmanWorker([queue], connection=connection, serializer=JSONSerializer)
     worker.work(with_scheduler=True, logging_level=settings.log_level)
     return 0
 
