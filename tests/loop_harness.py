@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import responses
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from sqlalchemy.engine import Engine
@@ -35,6 +35,7 @@ from workers.debounce import ReplyTimer
 from workers.llm import FakeComposer
 from workers.queue import make_queue
 from workers.replies import ReplyDeps
+from workers.worker import WingmanSimpleWorker
 
 T0 = datetime(2026, 6, 18, 9, 13, 58, tzinfo=UTC).timestamp()
 DEBOUNCE, MAX_WAIT = 30.0, 120.0
@@ -64,7 +65,9 @@ class Loop:
             [queue.name], connection=queue.connection, serializer=JSONSerializer
         )
         self.scheduler.prepare_registries([queue.name])
-        self.worker = SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
+        self.worker = WingmanSimpleWorker(
+            [queue], connection=queue.connection, serializer=JSONSerializer
+        )
         self._ids = iter(range(930_000, 940_000))
         self.config_file = Path("wingman.toml")
         self.notices: list[dict[str, Any]] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlmodel import Session, select
 
@@ -13,6 +12,7 @@ from bot.models import Draft, OutboxItem
 from tests.loop_harness import DEBOUNCE, MAX_WAIT, T0, Loop
 from workers import runtime
 from workers.llm import Prompt, Reply
+from workers.worker import WingmanSimpleWorker
 
 
 def reply(*bubbles: str) -> Reply:
@@ -148,7 +148,7 @@ def test_a_message_during_generation_gets_exactly_one_follow_up(loop: Loop) -> N
             if self.calls == 1:
                 later.append(loop.customer_says("Oh, and is it freestanding?", at=T0 + 35))
                 # Its delivery is processed meanwhile, by another worker.
-                SimpleWorker(
+                WingmanSimpleWorker(
                     [loop.queue], connection=loop.queue.connection, serializer=JSONSerializer
                 ).work(burst=True)
             return loop.composer.compose(prompt)

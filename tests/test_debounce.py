@@ -15,13 +15,14 @@ from typing import Any, cast
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from rq import Queue, SimpleWorker, get_current_job
+from rq import Queue, get_current_job
 from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from workers.debounce import Decision, Reason, ReplyTimer, decide
 from workers.queue import make_queue
+from workers.worker import WingmanSimpleWorker
 
 EPOCH = 1_000_000.0
 DEBOUNCE = 0.5
@@ -416,7 +417,7 @@ def test_a_burst_gives_one_run_through_a_real_worker(redis_conn: Redis, queue: Q
     reply_timer = e2e_timer(redis_conn)
     scheduler = RQScheduler([queue.name], connection=redis_conn, serializer=JSONSerializer)
     scheduler.prepare_registries([queue.name])
-    worker = SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer)
+    worker = WingmanSimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer)
 
     def at(now: float) -> None:
         redis_conn.set(NOW_KEY, repr(now))

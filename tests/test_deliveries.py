@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -18,6 +18,7 @@ from tests.conftest import engine_url, load_event, store_event
 from workers import deliveries, runtime
 from workers.dispatch import delivery_job_id, enqueue_delivery
 from workers.queue import make_queue
+from workers.worker import WingmanSimpleWorker
 
 NOW = datetime(2026, 6, 18, 10, 0, tzinfo=UTC)
 
@@ -49,7 +50,8 @@ def worker_env(engine: Engine, redis_url: str, monkeypatch: pytest.MonkeyPatch) 
 
 
 def run_worker(queue: Queue) -> None:
-    SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
+    worker = WingmanSimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
+    worker.work(burst=True)
 
 
 def test_process_marks_once(engine: Engine) -> None:

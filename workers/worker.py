@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from rq import Worker
+from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
+from rq.worker import BaseWorker
 
 # RQ forks a work horse per job, and a child imports the job's module afresh unless the
 # parent already has: importing the jobs (and with them the anthropic SDK, ~1.5 s) here,
@@ -20,8 +21,8 @@ from workers.queue import connect, make_queue
 from workers.startup import settings_or_exit
 
 
-class WingmanWorker(Worker):
-    """RQ's worker, with a shutdown that can't hang on its pub/sub thread."""
+class QuickUnsubscribe(BaseWorker):
+    """A shutdown that can't hang on RQ's pub/sub thread."""
 
     def unsubscribe(self) -> None:
         # RQ runs the pub/sub listener with sleep_time=60, and since redis-py 8.2
@@ -38,6 +39,14 @@ class WingmanWorker(Worker):
             self.pubsub_thread.stop()
             self.pubsub_thread.join(timeout=1)
         self.pubsub.close()
+
+
+class WingmanWorker(QuickUnsubscribe, Worker):
+    """RQ's forking worker, as `make run` starts it."""
+
+
+class WingmanSimpleWorker(QuickUnsubscribe, SimpleWorker):
+    """RQ's in-process worker, for tests and the simulation (a burst ends promptly)."""
 
 
 def main() -> int:
