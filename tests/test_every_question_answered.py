@@ -19,11 +19,6 @@ from tests.test_autopilot import autopilot, unassigned
 from workers import jobs
 from workers.llm import Prompt, Reply
 
-# Issue 10, finding 1: the bug these tests were written against, before its fix.
-ANY_REPLY_ANSWERS = pytest.mark.xfail(
-    strict=True, reason="any public reply newer than a message counts as its answer"
-)
-
 
 def bot_echo(loop: Loop, content: str, *, at: float) -> None:
     """Chatwoot's webhook for a bubble the bot posted, delivered at ``at``."""
@@ -37,7 +32,6 @@ def bot_echo(loop: Loop, content: str, *, at: float) -> None:
     loop.deliver(payload)
 
 
-@ANY_REPLY_ANSWERS
 def test_a_question_asked_while_a_draft_waits_gets_its_own_draft_after_send(loop: Loop) -> None:
     loop.composer.add(Reply(bubbles=["Yes, two standard pads fit."]))
     loop.composer.add(Reply(bubbles=["Returns are free within 60 days."]))
@@ -59,7 +53,6 @@ def test_a_question_asked_while_a_draft_waits_gets_its_own_draft_after_send(loop
     assert d2.state == "pending"
 
 
-@ANY_REPLY_ANSWERS
 def test_the_sweeper_rescues_a_question_left_behind_by_an_echo(loop: Loop, redis_conn: Any) -> None:
     loop.composer.add(Reply(bubbles=["Yes, two standard pads fit."]))
     loop.customer_says("Does the Trail Tent 2P fit two?", at=T0)
@@ -74,7 +67,6 @@ def test_the_sweeper_rescues_a_question_left_behind_by_an_echo(loop: Loop, redis
     assert jobs.sweep_replies() == 1
 
 
-@ANY_REPLY_ANSWERS
 def test_on_autopilot_a_question_asked_while_claude_writes_is_answered_next(
     loop: Loop,
 ) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.models import Conversation, Draft, DraftMessage, Message, OutboxItem
 from workers.windows import WINDOWED, window
@@ -14,32 +16,51 @@ LIVE = ("pending", "sent", "edited")
 DECIDED_LIVE = ("sent", "edited")
 
 
+# A draft decided this way answers the customer messages it covers: sent or edited (the
+# bot's bubbles answer exactly what their draft covered, however late their echo comes),
+# skipped (a rep chose not to answer) or expired (the rep was told the window closed).
+ANSWERED = ("sent", "edited", "skipped", "expired")
+
+
+def covered_by(states: tuple[str, ...]) -> SelectOfScalar[int]:
+    """Ids of the messages covered by drafts in one of ``states``."""
+    return select(DraftMessage.message_id).join(Draft).where(col(Draft.state).in_(states))
+
+
+def human_replied_after() -> ColumnElement[bool]:
+    """True for a message that a human's public reply follows in its conversation.
+
+    Only a human's reply answers whatever it follows; the bot's own bubbles never do.
+    Chatwoot's message ids grow with every message it stores, so they give the order.
+    """
+    reply = aliased(Message)
+    return (
+        select(reply.id)
+        .where(
+            reply.conversation_id == Message.conversation_id,
+            reply.sender_kind == "human",
+            reply.message_type == "outgoing",
+            col(reply.private).is_(False),
+            col(reply.id) > col(Message.id),
+        )
+        .exists()
+    )
+
+
 def waiting_messages(session: Session, conversation_id: int) -> list[Message]:
     """Customer messages a reply should answer, oldest first.
 
-    That is every public customer message after the last public reply (the bot's or a
-    human's) that no sent draft answers. Messages a pending draft covers still wait: a new
-    draft replaces the pending one and covers them too.
+    That is every public customer message no answering draft covers (see ``ANSWERED``) and
+    no human's reply follows. Messages a pending draft covers still wait: a new draft
+    replaces the pending one and covers them too.
     """
-    last_reply = session.exec(
-        select(Message.created_at)
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.message_type == "outgoing",
-            col(Message.private).is_(False),
-            col(Message.sender_kind).in_(("bot", "human")),
-        )
-        .order_by(col(Message.created_at).desc())
-    ).first()
-    answered = select(DraftMessage.message_id).join(Draft).where(col(Draft.state).in_(DECIDED_LIVE))
     query = select(Message).where(
         Message.conversation_id == conversation_id,
         Message.sender_kind == "customer",
         col(Message.private).is_(False),
-        col(Message.id).not_in(answered),
+        col(Message.id).not_in(covered_by(ANSWERED)),
+        ~human_replied_after(),
     )
-    if last_reply is not None:
-        query = query.where(Message.created_at > last_reply)
     return list(session.exec(query.order_by(col(Message.created_at), col(Message.id))))
 
 

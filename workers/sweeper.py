@@ -16,14 +16,14 @@ from sqlmodel import Session, col, select
 
 from bot.autonomy import inbox_autonomy
 from bot.config import ConfigStore
-from bot.models import Conversation, Draft, DraftMessage, Message
+from bot.models import Conversation, Message
+from workers import drafts
 from workers.gate import bot_may_act
 
 log = logging.getLogger(__name__)
 
-# Drafts that answer their messages for the sweeper: live ones, and skipped ones (a rep
-# decided not to answer; that is an answer too).
-ANSWERING = ("pending", "sent", "edited", "skipped")
+# A pending draft needs no rescue either: a rep has it, and reminders follow.
+ANSWERING = ("pending", *drafts.ANSWERED)
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,9 @@ def unanswered(
     """Conversations the bot should answer whose customer messages nobody has answered.
 
     Only messages that arrived by webhook (not by import), within ``max_age``, older than
-    ``max_wait``, not answered by a live or skipped draft, and with no public reply after
-    them. Whether a job is already queued or running is the caller's check (Redis).
+    ``max_wait``, not covered by a pending or answering draft, and with no human's reply
+    after them. Whether a job is already queued or running is the caller's check (Redis).
     """
-    answered = select(DraftMessage.message_id).join(Draft).where(col(Draft.state).in_(ANSWERING))
     candidates = session.exec(
         select(Message, Conversation)
         .join(Conversation, col(Message.conversation_id) == col(Conversation.id))
@@ -59,7 +58,8 @@ def unanswered(
             Message.received_at >= now - max_age,
             Message.received_at <= now - max_wait,
             Conversation.status == "pending",
-            col(Message.id).not_in(answered),
+            col(Message.id).not_in(drafts.covered_by(ANSWERING)),
+            ~drafts.human_replied_after(),
         )
         .order_by(col(Message.received_at))
     ).all()
@@ -74,20 +74,7 @@ def unanswered(
             muted=conversation.bot_muted,
         ).answer:
             continue
-        if _replied_after(session, conversation.id, message.created_at):
-            continue
         rescues[conversation.id] = Rescue(
             conversation.id, conversation.display_id, message.received_at
         )
     return list(rescues.values())
-
-
-def _replied_after(session: Session, conversation_id: int, at: datetime) -> bool:
-    query = select(Message.id).where(
-        Message.conversation_id == conversation_id,
-        Message.message_type == "outgoing",
-        col(Message.private).is_(False),
-        col(Message.sender_kind).in_(("bot", "human")),
-        Message.created_at > at,
-    )
-    return session.exec(query).first() is not None
