@@ -80,14 +80,16 @@ class ConversationSnapshot:
     assignee: Assignee | None
     labels: list[str]
     custom_attributes: dict[str, Any]
-    # Chatwoot's conversation partial carries only the last message, and for a private
-    # note that is still the last public one.
+    # Chatwoot's conversation partial carries only the last message of any kind (a private
+    # note or an activity too) and the newest non-activity one (notes included).
     last_message: ChatwootMessage | None
+    last_non_activity_message: ChatwootMessage | None = None
 
     @classmethod
     def from_api(cls, data: Any) -> ConversationSnapshot:
         data = _obj(data)
         messages = _list(data.get("messages") or [])
+        newest = data.get("last_non_activity_message")
         return cls(
             id=_int(data["id"]),
             status=_str(data["status"]),
@@ -96,6 +98,7 @@ class ConversationSnapshot:
             labels=_str_list(data.get("labels") or []),
             custom_attributes=_obj(data.get("custom_attributes") or {}),
             last_message=ChatwootMessage.from_api(messages[-1]) if messages else None,
+            last_non_activity_message=ChatwootMessage.from_api(newest) if newest else None,
         )
 
 

@@ -17,10 +17,17 @@ Test controls (JSON, no token):
 - ``POST /_standin/agent_note {"conversation_id", "content", "user": {"id", "name"},
   "private"?: true}``: a rep writes a private note (or, with ``"private": false``, a reply).
 - ``POST /_standin/fail {"path_contains", "status": 500, "times": 1, "method"?, "delay"?,
-  "apply"?}``: matching REST calls fail; with ``apply`` the call takes effect first, as
-  when Chatwoot saved the message but the answer never arrived.
+  "apply"?, "drop"?}``: matching REST calls fail; with ``apply`` the call takes effect
+  first, as when Chatwoot saved the message but a proxy answered 504; with ``drop`` the
+  connection closes without any answer (a timeout, quickly).
 - ``GET /_standin/conversations/{id}``: everything, private notes and senders included.
 - ``GET /_standin/conversations``, ``GET /_standin/deliveries``, ``POST /_standin/reset``.
+
+In-process users (tests, the simulation) can pass ``clock`` (unix seconds, for every
+timestamp and signature) and ``hold_webhooks=True``: webhooks are then kept for the caller
+to take (``take_webhooks()``) and deliver in whatever order, as often as it likes, and
+``on_publish`` sees each one as it is made, while the REST call that made it is still
+unanswered (Chatwoot's Sidekiq can beat the API's response).
 
 The pieces: ``chatwoot_state`` (the account and its changes), ``chatwoot_shapes`` (the
 JSON Chatwoot would write), ``chatwoot_api`` (REST), ``chatwoot_controls`` (the above) and
@@ -35,6 +42,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,7 +50,7 @@ from standins import chatwoot_shapes as shapes
 from standins.chatwoot_api import REST_ROUTES, Call, Result, Route
 from standins.chatwoot_controls import CONTROL_ROUTES, Failure
 from standins.chatwoot_state import Account, Change, StandinError
-from standins.chatwoot_webhooks import RETRY_WAIT, TIMEOUT, Deliverer
+from standins.chatwoot_webhooks import RETRY_WAIT, TIMEOUT, Deliverer, Delivery
 from standins.http import StandinHandler, StandinServer
 
 BANNER = "Chatwoot stand-in (NOT a real Chatwoot): one in-memory account, local webhooks"
@@ -65,12 +73,22 @@ class ChatwootStandin(StandinServer):
         quiet: bool = True,
         retry_wait: float = RETRY_WAIT,
         webhook_timeout: float = TIMEOUT,
+        clock: Callable[[], float] = time.time,
+        hold_webhooks: bool = False,
     ) -> None:
         self.account = Account(account_id)
+        self.clock = clock
         self.tokens = {bot_token: "bot", **({user_token: "user"} if user_token else {})}
         self.deliverer = Deliverer(
-            webhook_url, secret, timeout=webhook_timeout, retry_wait=retry_wait
+            webhook_url,
+            secret,
+            timeout=webhook_timeout,
+            retry_wait=retry_wait,
+            clock=clock,
+            hold=hold_webhooks,
         )
+        # Sees each webhook as it is made, before the REST call that made it is answered.
+        self.on_publish: Callable[[Delivery], None] | None = None
         self.failures: list[Failure] = []
         self.failures_lock = threading.Lock()
         self.quiet = quiet
@@ -90,9 +108,15 @@ class ChatwootStandin(StandinServer):
         for change in changes:
             payload = shapes.webhook(self.account, change)
             message_id = change.message.id if change.message else None
-            self.deliverer.enqueue(
+            delivery = self.deliverer.enqueue(
                 payload, conversation_id=change.conversation.id, message_id=message_id
             )
+            if self.on_publish is not None:
+                self.on_publish(delivery)
+
+    def take_webhooks(self) -> list[Delivery]:
+        """The held webhooks, oldest first, handed over (with ``hold_webhooks``)."""
+        return self.deliverer.take()
 
     def reset(self) -> None:
         with self.failures_lock:
@@ -123,6 +147,8 @@ def serve(
     quiet: bool = True,
     retry_wait: float = RETRY_WAIT,
     webhook_timeout: float = TIMEOUT,
+    clock: Callable[[], float] = time.time,
+    hold_webhooks: bool = False,
 ) -> ChatwootStandin:
     """Start a stand-in on a thread; port 0 picks a free one. Call ``stop()`` when done."""
     return ChatwootStandin(
@@ -136,6 +162,8 @@ def serve(
         quiet=quiet,
         retry_wait=retry_wait,
         webhook_timeout=webhook_timeout,
+        clock=clock,
+        hold_webhooks=hold_webhooks,
     ).start()
 
 
@@ -196,6 +224,9 @@ class _Handler(StandinHandler):
         failure = self.server.take_failure(call.method, call.path)
         if failure is not None and failure.apply:
             route(call)
+        if failure is not None and failure.drop:
+            self.close_connection = True  # no answer at all: the client sees a dropped line
+            return
         if failure is not None:
             time.sleep(failure.delay)
             self._send(failure.status, {"error": "scripted failure (Chatwoot stand-in)"})

@@ -8,7 +8,6 @@ webhooks are rendered under it too (``ChatwootStandin.publish``).
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,9 @@ class Call:
         assert self.conversation_id is not None
         return self.account.conversation(self.conversation_id)
 
+    def now(self) -> float:
+        return self.server.clock()
+
 
 # --- REST -------------------------------------------------------------------------------
 
@@ -69,7 +71,7 @@ def create_message(call: Call) -> Result:
             private=body.get("private") in (True, "true"),
             sender=sender,
             content_attributes=attributes,
-            now=time.time(),
+            now=call.now(),
         )
         call.server.publish(changes)
         echo = str(echo_id) if echo_id is not None else None
@@ -107,7 +109,7 @@ def toggle_status(call: Call) -> Result:
     with account.lock:
         conversation = call.conversation()
         changes = account.set_status(
-            conversation, status, snoozed_until=until, by_bot=call.who == "bot", now=time.time()
+            conversation, status, snoozed_until=until, by_bot=call.who == "bot", now=call.now()
         )
         call.server.publish(changes)
         snoozed = conversation.snoozed_until
@@ -140,7 +142,7 @@ def set_labels(call: Call) -> Result:
     account = call.account
     with account.lock:
         conversation = call.conversation()
-        call.server.publish(account.set_labels(conversation, labels, now=time.time()))
+        call.server.publish(account.set_labels(conversation, labels, now=call.now()))
         return 200, {"payload": list(conversation.labels)}
 
 
@@ -151,7 +153,7 @@ def set_custom_attributes(call: Call) -> Result:
     account = call.account
     with account.lock:
         conversation = call.conversation()
-        call.server.publish(account.set_custom_attributes(conversation, attrs, now=time.time()))
+        call.server.publish(account.set_custom_attributes(conversation, attrs, now=call.now()))
         return 200, {"custom_attributes": dict(conversation.custom_attributes)}
 
 
@@ -159,7 +161,7 @@ def assign(call: Call) -> Result:
     body, account = call.body, call.account
     with account.lock:
         conversation = call.conversation()
-        now = time.time()
+        now = call.now()
         if "assignee_id" in body or body.get("assignee_type") == "AgentBot":
             wanted = body.get("assignee_id")
             # AssignmentService looks the id up with find_by: an unknown id unassigns.
@@ -199,7 +201,7 @@ def list_conversations(call: Call) -> Result:
             status=status,
             inbox_id=_query_int(call, "inbox_id"),
             updated_within=within,
-            now=time.time(),
+            now=call.now(),
         )
         meta = {
             "mine_count": sum(c.assignee == me for c in found),

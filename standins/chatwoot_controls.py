@@ -8,7 +8,6 @@ agent bot exactly like the REST API's.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +28,7 @@ class Failure:
     method: str | None
     delay: float
     apply: bool
+    drop: bool = False
 
 
 def customer_message(call: Call) -> Result:
@@ -50,11 +50,9 @@ def customer_message(call: Call) -> Result:
             raw = body.get("contact")
             contact: dict[str, Any] = raw if isinstance(raw, dict) else {}
             conversation = account.open_conversation(
-                wanted, contact=contact, assignee=assignee, now=time.time()
+                wanted, contact=contact, assignee=assignee, now=call.now()
             )
-        message, changes = account.customer_says(
-            conversation, content, attachments, now=time.time()
-        )
+        message, changes = account.customer_says(conversation, content, attachments, now=call.now())
         call.server.publish(changes)
         return 200, {
             "conversation_id": conversation.id,
@@ -78,7 +76,7 @@ def agent_note(call: Call) -> Result:
             private=private is not False,
             sender=("User", user.id),
             content_attributes={},
-            now=time.time(),
+            now=call.now(),
         )
         call.server.publish(changes)
     return 200, {"conversation_id": conversation.id, "message_id": message.id}
@@ -88,6 +86,7 @@ def fail(call: Call) -> Result:
     body = call.body
     path, status, times = body.get("path_contains"), body.get("status", 500), body.get("times", 1)
     method, delay, apply = body.get("method"), body.get("delay", 0), body.get("apply", False)
+    drop = body.get("drop", False)
     if not isinstance(path, str) or not path:
         raise StandinError(400, "path_contains must be a non-empty string")
     if not isinstance(status, int) or not 400 <= status <= 599:
@@ -98,7 +97,9 @@ def fail(call: Call) -> Result:
         raise StandinError(400, "method must be GET or POST")
     if not isinstance(delay, int | float) or delay < 0:
         raise StandinError(400, "delay must be a non-negative number of seconds")
-    failure = Failure(path, status, times, method, float(delay), apply is True)
+    if not isinstance(drop, bool):
+        raise StandinError(400, "drop must be true or false")
+    failure = Failure(path, status, times, method, float(delay), apply is True, drop)
     with call.server.failures_lock:
         call.server.failures.append(failure)
     return 200, {"scripted": times}

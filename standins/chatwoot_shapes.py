@@ -208,9 +208,16 @@ def message_rest(
 
 
 def conversation_rest(account: Account, conversation: Conversation) -> dict[str, Any]:
-    """``api/v1/conversations/partials/_conversation.json.jbuilder``."""
-    last = conversation.last_public()
+    """``api/v1/conversations/partials/_conversation.json.jbuilder``.
+
+    ``messages`` holds the last message of any kind (``conversation.messages.last``: a note
+    or an activity too), and ``last_non_activity_message`` the newest that isn't an
+    activity, notes included (CONTRACT-NEXT §8).
+    """
+    last = conversation.messages[-1] if conversation.messages else None
     pushed = message_push(account, conversation, last) if last else None
+    newest = conversation.last_non_activity()
+    non_activity = message_push(account, conversation, newest) if newest else None
     meta: dict[str, Any] = {
         "sender": contact_model(conversation.contact),
         "channel": account.channel,
@@ -243,7 +250,7 @@ def conversation_rest(account: Account, conversation: Conversation) -> dict[str,
         "timestamp": int(conversation.last_activity_at),
         "first_reply_created_at": int(conversation.first_reply_created_at or 0),
         "unread_count": _unread(conversation),
-        "last_non_activity_message": pushed,
+        "last_non_activity_message": non_activity,
         "last_activity_at": int(conversation.last_activity_at),
         "priority": None,
         "waiting_since": int(conversation.waiting_since or 0),

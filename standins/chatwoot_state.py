@@ -88,6 +88,12 @@ class Conversation:
         # Wingman applies conversation state forward only, by updated_at: it must grow.
         self.updated_at = max(now, self.updated_at + 0.001)
 
+    def last_non_activity(self) -> Message | None:
+        for message in reversed(self.messages):
+            if message.message_type != ACTIVITY:
+                return message
+        return None
+
     def last_public(self) -> Message | None:
         """What Chatwoot puts in ``conversation.messages[]``: never a note or an activity."""
         for message in reversed(self.messages):

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.error import HTTPError
@@ -52,7 +53,7 @@ class Delivery:
     conversation_id: int | None
     message_id: int | None
     attempts: int = 0
-    state: str = "queued"  # queued | retrying | delivered | failed | skipped
+    state: str = "queued"  # queued | retrying | delivered | failed | skipped | held
     status: int | None = None
     error: str | None = None
 
@@ -79,8 +80,12 @@ class Deliverer:
         *,
         timeout: float = TIMEOUT,
         retry_wait: float = RETRY_WAIT,
+        clock: Callable[[], float] = time.time,
+        hold: bool = False,
     ) -> None:
         self.url, self.secret = url, secret
+        self.clock, self.hold = clock, hold
+        self._held: list[Delivery] = []
         self.timeout, self.retry_wait = timeout, retry_wait
         self._ready = threading.Condition()
         self._queue: list[tuple[float, int, Delivery]] = []
@@ -103,12 +108,36 @@ class Deliverer:
         )
         with self._ready:
             self._records = [*self._records[-(KEPT - 1) :], delivery]
+            if self.hold:
+                delivery.state = "held"
+                self._held.append(delivery)
+                return delivery
             if self.url is None:
                 delivery.state = "skipped"
                 return delivery
             heapq.heappush(self._queue, (time.monotonic(), next(self._order), delivery))
             self._ready.notify()
         return delivery
+
+    def take(self) -> list[Delivery]:
+        """Hand over the held deliveries, oldest first (``hold=True``)."""
+        with self._ready:
+            taken, self._held = self._held, []
+        return taken
+
+    def headers(self, delivery: Delivery) -> dict[str, str]:
+        """The headers Chatwoot sends with one attempt: signed now, when a secret is set."""
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-Chatwoot-Delivery": delivery.id,
+            "x-wingman-standin": "chatwoot",
+        }
+        if self.secret:
+            timestamp = str(int(self.clock()))
+            headers["X-Chatwoot-Timestamp"] = timestamp
+            headers["X-Chatwoot-Signature"] = sign(self.secret, timestamp, delivery.body)
+        return headers
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="chatwoot-webhooks", daemon=True)
@@ -127,6 +156,7 @@ class Deliverer:
         with self._ready:
             self._queue.clear()
             self._records.clear()
+            self._held.clear()
 
     def records(self) -> list[dict[str, Any]]:
         with self._ready:
@@ -169,16 +199,7 @@ class Deliverer:
         """POST once; True if Chatwoot would try this delivery again."""
         assert self.url is not None
         delivery.attempts += 1
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "X-Chatwoot-Delivery": delivery.id,
-            "x-wingman-standin": "chatwoot",
-        }
-        if self.secret:
-            timestamp = str(int(time.time()))
-            headers["X-Chatwoot-Timestamp"] = timestamp
-            headers["X-Chatwoot-Signature"] = sign(self.secret, timestamp, delivery.body)
+        headers = self.headers(delivery)
         request = Request(self.url, data=delivery.body, headers=headers, method="POST")
         try:
             with urlopen(request, timeout=self.timeout) as response:

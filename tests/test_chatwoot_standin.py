@@ -263,19 +263,25 @@ def test_typing_is_accepted(
     client.toggle_typing(conversation_id, False)
 
 
-def test_show_conversation_has_only_the_last_public_message(
+def test_show_conversation_has_the_last_message_of_any_kind_and_the_newest_non_activity(
     standin: ChatwootStandin, http: requests.Session, client: ChatwootClient
 ) -> None:
+    """``messages`` is ``conversation.messages.last`` (CONTRACT-NEXT §8): a rep's note too."""
     conversation_id = customer(http, standin, "Hi!", assignee=REP)
     reply = client.create_message(conversation_id, "Hello!")
-    client.create_message(conversation_id, "a note after it", private=True)
-    control(http, standin, "agent_note", conversation_id=conversation_id, content="/send", user=REP)
-
     snapshot = client.get_conversation(conversation_id)
-
     assert snapshot.last_message is not None
     assert (snapshot.last_message.id, snapshot.last_message.content) == (reply.id, "Hello!")
     assert snapshot.last_message.sender_type == "agent_bot"
+    assert snapshot.last_non_activity_message == snapshot.last_message
+
+    control(http, standin, "agent_note", conversation_id=conversation_id, content="/send", user=REP)
+    snapshot = client.get_conversation(conversation_id)
+
+    assert snapshot.last_message is not None
+    assert (snapshot.last_message.content, snapshot.last_message.private) == ("/send", True)
+    assert snapshot.last_message.sender_type == "user"
+    assert snapshot.last_non_activity_message == snapshot.last_message
     assert (snapshot.id, snapshot.inbox_id, snapshot.status) == (conversation_id, 12, "pending")
     assert snapshot.assignee == Assignee(21, "Daniel Ortiz", "User")
 
@@ -690,3 +696,56 @@ def test_it_runs_as_a_module_and_prints_its_url() -> None:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+# --- held webhooks, an injected clock, dropped connections (for the simulation) ----------
+
+
+def test_held_webhooks_wait_for_the_caller_and_on_publish_sees_them_mid_call(
+    http: requests.Session,
+) -> None:
+    now = [1_781_774_000.0]
+    server = serve(
+        account_id=ACCOUNT, bot_token=BOT, secret=SECRET, clock=lambda: now[0], hold_webhooks=True
+    )
+    seen: list[str] = []
+    server.on_publish = lambda delivery: seen.append(delivery.event)
+    try:
+        client = ChatwootClient(server.url, ACCOUNT, BOT, timeout=5, session=http)
+        conversation_id = customer(http, server, "Hi!")
+        first = server.take_webhooks()
+        assert [d.event for d in first] == ["message_created"]
+        assert server.take_webhooks() == []  # handed over once
+        now[0] += 60
+        client.create_message(conversation_id, "Hello!", content_attributes={"wingman": "k"})
+        held = server.take_webhooks()
+        assert [d.event for d in held][0] == "message_created"
+        assert seen == ["message_created", *[d.event for d in held]]
+        echo = json.loads(held[0].body)
+        assert echo["content_attributes"] == {"wingman": "k"}  # CONTRACT-NEXT §7
+        assert echo["created_at"].startswith("2026-06-18T09:14:20")  # the injected clock
+        headers = server.deliverer.headers(held[0])
+        timestamp = headers["X-Chatwoot-Timestamp"]
+        assert timestamp == str(int(now[0]))
+        verify(
+            SECRET,
+            timestamp=timestamp,
+            signature=headers["X-Chatwoot-Signature"],
+            body=held[0].body,
+            now=now[0],
+            max_skew=300,
+        )
+    finally:
+        server.stop()
+
+
+def test_a_dropped_call_takes_effect_but_the_client_gets_no_answer(
+    standin: ChatwootStandin, http: requests.Session, client: ChatwootClient
+) -> None:
+    conversation_id = customer(http, standin, "Hi!")
+    control(http, standin, "fail", path_contains="/messages", apply=True, drop=True)
+    with pytest.raises(ChatwootError) as caught:
+        client.create_message(conversation_id, "Hello!")
+    assert caught.value.transient and caught.value.status is None
+    snapshot = client.get_conversation(conversation_id)
+    assert snapshot.last_message is not None and snapshot.last_message.content == "Hello!"
