@@ -85,8 +85,8 @@ def redo(conversation_id: int, hint: str, message_id: int) -> None:
     rt = services()
     with runtime.reply_timer().lock(conversation_id, ttl=LOCK_SECONDS) as held:
         if not held:
-            rt.queue.enqueue_in(
-                timedelta(seconds=REDO_RETRY_SECONDS),
+            rt.queue.enqueue_at(
+                rt.now() + timedelta(seconds=REDO_RETRY_SECONDS),
                 "workers.jobs.redo",
                 conversation_id,
                 hint,

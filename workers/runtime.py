@@ -75,12 +75,19 @@ def reply_deps() -> ReplyDeps:
 
 
 def schedule_outbox(conversation_id: int, attempt: int) -> None:
-    """Retry posting a conversation's outbox later; the waits come from OUTBOX_RETRY_SECONDS."""
+    """Retry posting a conversation's outbox later; the waits come from OUTBOX_RETRY_SECONDS.
+
+    Scheduled on the injected clock (``enqueue_at``, not RQ's ``enqueue_in``, which reads
+    the system clock), so the simulation can move time and the retry comes due with it.
+    """
     rt = services()
     waits = rt.settings.outbox_retry_seconds
     wait = waits[min(attempt, len(waits) - 1)]
-    rt.queue.enqueue_in(
-        timedelta(seconds=wait), "workers.jobs.deliver_outbox", conversation_id, attempt + 1
+    rt.queue.enqueue_at(
+        rt.now() + timedelta(seconds=wait),
+        "workers.jobs.deliver_outbox",
+        conversation_id,
+        attempt + 1,
     )
 
 
