@@ -15,7 +15,9 @@ Test controls (JSON, no token):
   "contact"?: {"name", "email"}, "assignee"?: {"id", "name"}}``: the customer writes; the
   conversation is created (``pending``) on first use. Answers its id and the message id.
 - ``POST /_standin/agent_note {"conversation_id", "content", "user": {"id", "name"},
-  "private"?: true}``: a rep writes a private note (or, with ``"private": false``, a reply).
+  "private"?: true, "from_phone"?: false}``: a rep writes a private note (or, with
+  ``"private": false``, a reply; with ``"from_phone": true``, a reply from the WhatsApp or
+  Instagram phone app, which Chatwoot stores with no sender and ``external_echo``).
 - ``POST /_standin/fail {"path_contains", "status": 500, "times": 1, "method"?, "delay"?,
   "apply"?, "drop"?}``: matching REST calls fail; with ``apply`` the call takes effect
   first, as when Chatwoot saved the message but a proxy answered 504; with ``drop`` the

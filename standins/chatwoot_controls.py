@@ -64,18 +64,19 @@ def customer_message(call: Call) -> Result:
 def agent_note(call: Call) -> Result:
     body, account = call.body, call.account
     conversation_id = _body_id(body, "conversation_id")
-    if not isinstance(body.get("user"), dict):
+    from_phone = body.get("from_phone") is True
+    if not isinstance(body.get("user"), dict) and not from_phone:
         raise StandinError(400, 'a note needs "user": {"id", "name"}')
-    private = body.get("private", True)
+    private = body.get("private", True) is not False and not from_phone
     with account.lock:
         conversation = account.conversation(conversation_id)
-        user = account.user(body["user"])
+        sender = None if from_phone else ("User", account.user(body["user"]).id)
         message, changes = account.post(
             conversation,
             body.get("content") if isinstance(body.get("content"), str) else None,
-            private=private is not False,
-            sender=("User", user.id),
-            content_attributes={},
+            private=private,
+            sender=sender,
+            content_attributes={"external_echo": True} if from_phone else {},
             now=call.now(),
         )
         call.server.publish(changes)

@@ -230,11 +230,15 @@ class Account:
         content: str | None,
         *,
         private: bool,
-        sender: tuple[str, int],
+        sender: tuple[str, int] | None,
         content_attributes: dict[str, Any],
         now: float,
     ) -> tuple[Message, list[Change]]:
-        """An outgoing message or private note by the bot or a user."""
+        """An outgoing message or private note by the bot or a user.
+
+        ``sender`` None is a reply typed in the WhatsApp/Instagram phone app: Chatwoot
+        stores the channel's echo with no sender and ``external_echo`` set.
+        """
         if not content or not content.strip():
             raise StandinError(422, "Content can't be blank")
         message = self._add(conversation, OUTGOING, content, private, sender, now)
@@ -356,7 +360,7 @@ class Account:
         message_type: int,
         content: str | None,
         private: bool,
-        sender: tuple[str, int],
+        sender: tuple[str, int] | None,
         now: float,
     ) -> Message:
         message = Message(
@@ -365,8 +369,8 @@ class Account:
             message_type=message_type,
             content=content,
             private=private,
-            sender_type=sender[0],
-            sender_id=sender[1],
+            sender_type=sender[0] if sender else None,
+            sender_id=sender[1] if sender else None,
             created_at=now,
         )
         conversation.messages.append(message)

@@ -749,3 +749,23 @@ def test_a_dropped_call_takes_effect_but_the_client_gets_no_answer(
     assert caught.value.transient and caught.value.status is None
     snapshot = client.get_conversation(conversation_id)
     assert snapshot.last_message is not None and snapshot.last_message.content == "Hello!"
+
+
+def test_a_reply_from_the_phone_app_has_no_sender_and_external_echo(
+    standin: ChatwootStandin, http: requests.Session, receiver: Receiver
+) -> None:
+    conversation_id = customer(http, standin, "Hi!")
+    control(
+        http,
+        standin,
+        "agent_note",
+        conversation_id=conversation_id,
+        content="Hey!",
+        from_phone=True,
+    )
+    assert standin.deliverer.wait_idle(5)
+    [echo] = [p for p in receiver.events("message_created") if p["content"] == "Hey!"]
+    assert echo["sender"] is None and echo["private"] is False
+    assert echo["content_attributes"] == {"external_echo": True}
+    message = parse_event(echo).message
+    assert message is not None and message.sender_kind is SenderKind.HUMAN
