@@ -21,7 +21,7 @@ from sqlmodel import SQLModel
 from bot.db import make_engine, migrate
 
 # The end-to-end harness (the ``loop`` fixture) lives in its own module.
-pytest_plugins = ["tests.loop_harness"]
+pytest_plugins = ["tests.loop_harness", "tests.world"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # Copies of ../shared/chatwoot (Chatwoot 4.15.1's real shapes, its swagger and the contract
