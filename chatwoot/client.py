@@ -51,6 +51,11 @@ class ChatwootClient:
         self._timeout = timeout
         self._session = session or requests.Session()
 
+    @property
+    def can_list_messages(self) -> bool:
+        """Listing messages needs the user token (bot tokens may not)."""
+        return bool(self._tokens["user"])
+
     # --- messages ------------------------------------------------------------------------
 
     def create_message(

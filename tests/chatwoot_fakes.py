@@ -16,7 +16,13 @@ CONVERSATIONS = f"{BASE}/api/v1/accounts/{ACCOUNT}/conversations"
 _ids = count(990_000)
 
 
-def message_json(content: str, *, private: bool, message_id: int | None = None) -> dict[str, Any]:
+def message_json(
+    content: str,
+    *,
+    private: bool,
+    message_id: int | None = None,
+    content_attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The message partial POST /messages renders: integer message_type, push-format sender."""
     return {
         "id": message_id or next(_ids),
@@ -25,7 +31,8 @@ def message_json(content: str, *, private: bool, message_id: int | None = None) 
         "private": private,
         "created_at": 1781774133,
         "content_type": "text",
-        "content_attributes": {},
+        # Chatwoot keeps whatever keys were posted (CONTRACT-NEXT §7).
+        "content_attributes": content_attributes or {},
         "sender": {"id": 7, "name": "Aria (AI)", "type": "agent_bot"},
     }
 
@@ -64,7 +71,11 @@ class FakeChatwoot:
         if self.fail_next:
             return self.fail_next.pop(0), {}, json.dumps({"error": "boom"})
         body = json.loads(request.body)
-        message = message_json(body["content"], private=body.get("private", False))
+        message = message_json(
+            body["content"],
+            private=body.get("private", False),
+            content_attributes=body.get("content_attributes"),
+        )
         self.posted.append(message)
         if not message["private"]:
             self.last_public = message
@@ -102,6 +113,7 @@ class FakeChatwoot:
             "custom_attributes": {},
             "meta": {"assignee": None},
             "messages": messages,
+            "last_non_activity_message": self.last_public,
         }
         return 200, {}, json.dumps(body)
 

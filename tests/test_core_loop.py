@@ -76,7 +76,7 @@ def draft_ready(loop: Loop, *bubbles: str) -> Draft:
 
 def test_send_twice_with_chatwoot_failing_the_first_post_sends_once(loop: Loop) -> None:
     draft = draft_ready(loop, "Yes, it fits two!", "Anything else?")
-    loop.fake.fail_next = [500]
+    loop.fake.fail_next = [429]  # rate limited: nothing was created, so it is posted again
     loop.rep_types("/send")
     loop.rep_types("/send")
     time.sleep(1.1)  # the outbox retry is due (RQ's scheduler counts whole seconds)

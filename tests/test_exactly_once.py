@@ -8,14 +8,9 @@ conversation's last message and, with a user token, the message list.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.world import DEBOUNCE, World
+from workers import outbox
 from workers.llm import Reply
-
-UNKNOWN_IS_NOT_NOTHING = pytest.mark.xfail(
-    strict=True, reason="any HTTP status is taken as proof that nothing was created"
-)
 
 
 def approved(world: World, *bubbles: str) -> int:
@@ -34,7 +29,6 @@ def bubbles_of(world: World, conversation: int) -> list[str]:
     return [text for text in world.public(conversation) if text.startswith("Yes")]
 
 
-@UNKNOWN_IS_NOT_NOTHING
 def test_a_504_after_chatwoot_saved_the_bubble_is_not_posted_again(world: World) -> None:
     conversation = approved(world, "Yes, two standard pads fit.")
     world.fail("/messages", method="POST", status=504, apply=True)
@@ -48,7 +42,6 @@ def test_a_504_after_chatwoot_saved_the_bubble_is_not_posted_again(world: World)
     assert item.state == "sent" and item.chatwoot_message_id is not None
 
 
-@UNKNOWN_IS_NOT_NOTHING
 def test_a_500_after_commit_settles_on_the_late_echo(world: World) -> None:
     conversation = approved(world, "Yes, two standard pads fit.")
     world.fail("/messages", method="POST", status=500, apply=True)
@@ -64,15 +57,71 @@ def test_a_500_after_commit_settles_on_the_late_echo(world: World) -> None:
     assert item.state == "sent"
 
 
-@UNKNOWN_IS_NOT_NOTHING
 def test_every_post_carries_wingmans_key_for_its_echo(world: World) -> None:
     conversation = approved(world, "Yes, two standard pads fit.")
     world.settle()
     messages = world.chatwoot(conversation)["messages"]
     keys = {
-        m["content"]: m["content_attributes"].get("wingman")
+        m["content"]: m["content_attributes"].get(outbox.MARKER)
         for m in messages
         if (m["sender"] or {}).get("type") == "agent_bot"
     }
     assert all(keys.values()), keys
     assert len(set(keys.values())) == len(keys)
+
+
+def test_with_a_user_token_a_502_that_created_nothing_is_posted_once_after_the_grace(
+    world_with_user_token: World,
+) -> None:
+    world = world_with_user_token
+    conversation = approved(world, "Yes, two standard pads fit.")
+    world.fail("/messages", method="POST", status=502)  # nothing created
+    world.deliver()
+    world.run()
+    world.customer_says("Hello?", conversation=conversation)  # the last message isn't ours
+    world.deliver()
+    world.advance(5)
+    world.run()
+    assert bubbles_of(world, conversation) == []  # within the grace: a proxy may still be on it
+    world.advance(outbox.SETTLE_GRACE_SECONDS)
+    world.run()
+    world.settle()
+    assert bubbles_of(world, conversation) == ["Yes, two standard pads fit."]
+
+
+def test_without_a_user_token_an_unknowable_post_goes_to_the_rep_and_never_twice(
+    world: World,
+) -> None:
+    conversation = approved(world, "Yes, two standard pads fit.")
+    world.fail("/messages", method="POST", status=502)
+    world.deliver()
+    world.run()
+    world.customer_says("Hello?", conversation=conversation)
+    world.settle()
+    world.advance(outbox.SETTLE_GRACE_SECONDS + 5)
+    world.run()
+    world.settle()
+    assert bubbles_of(world, conversation) == []
+    assert any("may not have sent" in note for note in world.notes(conversation))
+    [item] = [i for i in world.outbox() if ":bubble:" in i.key]
+    assert item.state == "uncertain"
+
+
+def test_a_late_echo_settles_an_uncertain_post_as_sent(world: World) -> None:
+    conversation = approved(world, "Yes, two standard pads fit.")
+    world.fail("/messages", method="POST", status=504, apply=True)
+    world.deliver()
+    world.run()
+    echo = world.held()
+    world.customer_says("Hello?", conversation=conversation)
+    world.settle()
+    world.advance(outbox.SETTLE_GRACE_SECONDS + 5)
+    world.run()
+    world.settle()
+    [item] = [i for i in world.outbox() if ":bubble:" in i.key]
+    assert item.state == "uncertain"
+    world.deliver(echo)
+    world.run()
+    [item] = [i for i in world.outbox() if ":bubble:" in i.key]
+    assert item.state == "sent" and item.chatwoot_message_id is not None
+    assert bubbles_of(world, conversation) == ["Yes, two standard pads fit."]

@@ -81,12 +81,13 @@ def test_items_go_out_in_order_once(
     assert all(i.chatwoot_message_id for i in items(engine))
 
 
-def test_a_transient_failure_is_retried_and_sends_once(
+def test_a_rate_limited_post_is_retried_and_sends_once(
     engine: Engine, fake: FakeChatwoot, client: ChatwootClient
 ) -> None:
+    """429 comes from Chatwoot's rate limiter before anything is created: post again."""
     conv = conversation(engine)
     queue_items(engine, conv, "Hi Maya!", "Second bubble")
-    fake.fail_next = [500]
+    fake.fail_next = [429]
     with pytest.raises(outbox.RetryLater):
         outbox.deliver_pending(engine, conv, client, now=Clock())
     assert fake.public() == []  # bubble 2 never overtakes bubble 1
@@ -138,6 +139,7 @@ def test_killed_after_200_uses_the_stored_echo_first(
         outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
     echo = load_event("message_created_outgoing_bot")
     echo["id"], echo["content"] = 918999, "Hi Maya!"
+    echo["content_attributes"] = {outbox.MARKER: outbox.marker(items(engine)[0])}
     echo["created_at"] = (T0 + timedelta(seconds=1)).isoformat()
     store_event(engine, echo, key="echo", received_at=T0)
     fake.last_public = None  # Chatwoot can't be asked: the echo must be enough

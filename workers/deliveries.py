@@ -19,7 +19,7 @@ from bot.config import ConfigStore
 from bot.models import Conversation, Delivery, Message
 from bot.settings import Autonomy
 from chatwoot.events import SenderKind, parse_event
-from workers import commands
+from workers import commands, outbox
 from workers.dispatch import delivery_job_id, enqueue_delivery, is_pending
 from workers.gate import may_answer
 
@@ -66,7 +66,16 @@ class HumanReplied:
     user_id: int | None
 
 
-Action = Touch | RunCommand | HandOff | HumanReplied
+@dataclass(frozen=True)
+class OwnEcho:
+    """Chatwoot echoed a message Wingman posted (``key`` is its outbox marker)."""
+
+    conversation_id: int
+    message_id: int
+    key: str
+
+
+Action = Touch | RunCommand | HandOff | HumanReplied | OwnEcho
 
 
 def route(session: Session, delivery_id: int, *, config: ConfigStore) -> list[Action] | None:
@@ -78,9 +87,7 @@ def route(session: Session, delivery_id: int, *, config: ConfigStore) -> list[Ac
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.processed_at is not None:
         return None
-    # message_updated asks nothing new: a voice note's transcription that follows it lands
-    # within the quiet period and is read from the database when the draft is written.
-    if delivery.event != "message_created":
+    if delivery.event not in ("message_created", "message_updated"):
         return []
     event = parse_event(json.loads(delivery.body))
     message, payload_conversation = event.message, event.conversation
@@ -93,6 +100,13 @@ def route(session: Session, delivery_id: int, *, config: ConfigStore) -> list[Ac
         )
     ).first()
     if conversation is None or conversation.id is None:
+        return []
+    if message.sender_kind is SenderKind.BOT:
+        key = message.content_attributes.get(outbox.MARKER)
+        return [OwnEcho(conversation.id, message.id, key)] if isinstance(key, str) else []
+    # message_updated asks nothing more: a voice note's transcription that follows it lands
+    # within the quiet period and is read from the database when the draft is written.
+    if delivery.event != "message_created":
         return []
     if message.sender_kind is SenderKind.CUSTOMER and not message.private:
         autonomy = inbox_autonomy(session, conversation.inbox_id or 0, config)

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.db import session_scope
 from workers import approvals, deliveries, drafts, notify, outbox, replies, runtime, sweeper
-from workers.deliveries import HandOff, HumanReplied, RunCommand, Touch
+from workers.deliveries import HandOff, HumanReplied, OwnEcho, RunCommand, Touch
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ def process_delivery(delivery_id: int) -> bool:
             replies.hand_over(
                 action.conversation_id, runtime.reply_deps(), reason=action.reason, key=action.key
             )
+        elif isinstance(action, OwnEcho):
+            replies.own_echo(action, runtime.reply_deps())
     with session_scope(rt.engine) as session:
         return deliveries.process_delivery(session, delivery_id, now=rt.now())
 

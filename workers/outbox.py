@@ -1,21 +1,36 @@
 """Posting to Chatwoot exactly once.
 
 Every note, reply bubble and status change is written to the outbox before it is sent, and
-marked when Chatwoot confirms it. A POST whose fate is unknown (the worker died after
-Chatwoot's 200, or the connection dropped mid-request) is never simply re-posted: first the
-bot's own echo is looked for among the stored messages, then Chatwoot is asked
-(show-conversation returns the last message, and a bot token may call it). If it is still
-unclear, a public message is not re-posted; the rep is told instead. A private note may be
-re-posted, because a duplicate note is never seen by the customer.
+marked when Chatwoot confirms it. Each message carries Wingman's own key in its
+``content_attributes`` (``MARKER``); Chatwoot stores such keys and returns them in the
+create response, in webhooks and in show-conversation (CONTRACT-NEXT §7-8), so the key
+identifies the message whatever its text.
+
+A POST whose fate is unknown is never simply re-posted. Unknown means: the worker died
+after Chatwoot's answer, the connection dropped or timed out, or Chatwoot (or a proxy in
+front of it) answered 5xx, which can come after Rails committed. The evidence, best first:
+
+1. the webhook echo of the message, already stored (it may be late, or never come);
+2. the conversation's last message and newest non-activity message (show-conversation,
+   which a bot token may call);
+3. with ``CHATWOOT_USER_TOKEN``, the conversation's messages: once the attempt is older
+   than ``SETTLE_GRACE_SECONDS`` (a proxy's upstream may still be writing until then),
+   a key absent from them means the message was never created, and it is posted again.
+
+When none of them can tell, a public message is not posted again: no public message twice
+wins over delivery, and the rep gets a note with the text to send themselves. A private
+note of unknown fate is posted again once the echo and show-conversation don't have it,
+because a duplicate note is never seen by the customer. A late echo still settles an
+uncertain message as sent (``settle_echo``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -42,14 +57,33 @@ TYPING_SECONDS_PER_CHAR = 0.03
 TYPING_SECONDS_MAX = 4.0
 # Clocks of Chatwoot and Wingman differ a little; an echo may be stamped slightly early.
 ECHO_SKEW = timedelta(seconds=30)
+# The content_attributes key every message Wingman posts carries (see the module docs).
+MARKER = "wingman"
+# How long after an attempt of unknown fate a message it created may still appear: a proxy
+# answers 504 after its own timeout while Chatwoot may still be writing behind it.
+SETTLE_GRACE_SECONDS = 60.0
+# How far back the user-token check pages through a conversation (20 messages a page).
+SETTLE_PAGES = 5
 
 
 class Poster(Protocol):
     """The part of ``chatwoot.client.ChatwootClient`` the outbox uses."""
 
+    @property
+    def can_list_messages(self) -> bool: ...
+
     def create_message(
-        self, conversation_id: int, content: str, *, private: bool = False
+        self,
+        conversation_id: int,
+        content: str,
+        *,
+        private: bool = False,
+        content_attributes: Mapping[str, Any] | None = None,
     ) -> ChatwootMessage: ...
+
+    def list_messages(
+        self, conversation_id: int, *, before: int | None = None, after: int | None = None
+    ) -> list[ChatwootMessage]: ...
 
     def toggle_status(self, conversation_id: int, status: str) -> str: ...
 
@@ -109,6 +143,45 @@ def set_status(
         action="status",
         now=now,
     )
+
+
+def marker(item: OutboxItem) -> str:
+    """Wingman's key for one item's message: its outbox key, and when it was written, so a
+    reinstalled Wingman whose draft numbers start again never matches an old message."""
+    return f"{item.key}@{int(item.created_at.timestamp() * 1000)}"
+
+
+def settle_echo(
+    session: Session, *, conversation_id: int, message_id: int, key: str, now: datetime
+) -> str | None:
+    """The echo of one of Wingman's own messages arrived: it was posted, whatever the outbox
+    concluded meanwhile. Returns the item's key if this settled it."""
+    for item in session.exec(
+        select(OutboxItem)
+        .where(
+            OutboxItem.conversation_id == conversation_id,
+            col(OutboxItem.state).in_((*UNSENT, "uncertain")),
+        )
+        .with_for_update()
+    ):
+        if marker(item) != key:
+            continue
+        was = item.state
+        _mark_sent(item, message_id, now)
+        if was == "uncertain":
+            add(
+                session,
+                key=f"confirmed:{item.id}",
+                conversation_id=conversation_id,
+                content=(
+                    "✅ Update: Chatwoot confirms this message did reach the customer; "
+                    f"nothing to send:\n\n{item.content}"
+                ),
+                now=now,
+            )
+            log.info("outbox item %s: its late echo shows it was posted", item.id)
+        return item.key
+    return None
 
 
 def exists(session: Session, key: str) -> bool:
@@ -259,7 +332,11 @@ def _post(
         except ChatwootError as exc:  # cosmetic: never a reason not to answer
             log.info("typing indicator failed (%s)", exc)
         pause(typing_pause(item.content))
-    return chatwoot.create_message(display_id, item.content, private=item.private).id
+    attributes = {MARKER: marker(item)}
+    message = chatwoot.create_message(
+        display_id, item.content, private=item.private, content_attributes=attributes
+    )
+    return message.id
 
 
 def _record_failure(engine: Engine, item_id: int, exc: ChatwootError) -> str:
@@ -268,14 +345,18 @@ def _record_failure(engine: Engine, item_id: int, exc: ChatwootError) -> str:
             select(OutboxItem).where(OutboxItem.id == item_id).with_for_update()
         ).one()
         item.last_error = str(exc)[:500]
+        if item.state == "sent":
+            return "sent"  # its echo arrived first and settled it
         if not exc.transient:
             item.state = "failed"
             log.error("outbox item %s (%s) failed for good: %s", item.id, item.key, exc)
             return "failed"
-        # A status code means Chatwoot answered and created nothing; without one (timeout,
-        # dropped connection) the POST may have landed. Then the item is "unknown": nothing
-        # is in flight any more, and the next attempt checks before posting again.
-        item.state = "pending" if exc.status is not None else "unknown"
+        # 429 is Chatwoot's rate limiter (rack-attack), which answers before anything is
+        # created. A 5xx may come from a proxy while Chatwoot is still writing, or from
+        # Rails after its commit, and a timeout or dropped connection says nothing: those
+        # are "unknown". Nothing is in flight any more, and the next attempt finds out
+        # before posting again.
+        item.state = "pending" if exc.status == 429 else "unknown"
     log.warning("outbox item %s: Chatwoot failed transiently (%s); will retry", item_id, exc)
     raise RetryLater(str(exc))
 
@@ -285,35 +366,39 @@ def _settle_unknown(
 ) -> str:
     """Decide the fate of an attempt that never got its confirmation recorded.
 
-    Returns "sent" or "uncertain" when decided, "retry" when posting again is safe.
+    Returns "sent" or "uncertain" when decided, "retry" when posting again is safe; raises
+    RetryLater while it can't tell yet (the echo may still come).
     """
     if item.action not in MESSAGES:
         return "retry"  # setting a status or an assignee twice is harmless
-    echo = _stored_echo(session, item)
+    key = marker(item)
+    echo = _stored_echo(session, item, key)
     if echo is not None:
         _mark_sent(item, echo, now)
         log.info("outbox item %s: found its echo %s; not posting again", item.id, echo)
         return "sent"
-    if item.private:
-        return "retry"  # a duplicate private note is never seen by the customer
     try:
-        last = chatwoot.get_conversation(display_id).last_message
+        found, conclusive = _chatwoot_has(chatwoot, display_id, item, key, now=now)
     except ChatwootError as exc:
         log.warning("outbox item %s: could not check Chatwoot (%s)", item.id, exc)
         raise RetryLater(str(exc)) from None
-    if (
-        last is not None
-        and last.sender_type == "agent_bot"
-        and _same_text(last.content, item.content)
-        and not _claimed(session, last.id)
-    ):
-        _mark_sent(item, last.id, now)
+    if found is not None:
+        _mark_sent(item, found, now)
         log.info("outbox item %s: Chatwoot shows it was posted; not posting again", item.id)
         return "sent"
+    if item.private:
+        return "retry"  # a duplicate private note is never seen by the customer
+    started = item.attempt_started_at or item.created_at
+    settled = now - started >= timedelta(seconds=SETTLE_GRACE_SECONDS)
+    if settled and conclusive:
+        log.info("outbox item %s: Chatwoot never created it; posting it again", item.id)
+        return "retry"
+    if not settled:
+        raise RetryLater(f"outbox item {item.id}: waiting for its echo before deciding")
     item.state = "uncertain"
     log.error(
         "outbox item %s (%s): can't tell whether Chatwoot posted it; not re-posting, "
-        "asking the rep to check",
+        "asking the rep to check (CHATWOOT_USER_TOKEN lets Wingman find out)",
         item.id,
         item.key,
     )
@@ -331,29 +416,44 @@ def _settle_unknown(
     return "uncertain"
 
 
-def _stored_echo(session: Session, item: OutboxItem) -> int | None:
+def _chatwoot_has(
+    chatwoot: Poster, display_id: int, item: OutboxItem, key: str, *, now: datetime
+) -> tuple[int | None, bool]:
+    """(the id of the message carrying ``key``, or None; whether a None is conclusive).
+
+    Only the message list (user token) can show a message is absent, and only when it
+    reaches back past the attempt.
+    """
+    snapshot = chatwoot.get_conversation(display_id)
+    for message in (snapshot.last_message, snapshot.last_non_activity_message):
+        if message is not None and message.content_attributes.get(MARKER) == key:
+            return message.id, True
+    if not chatwoot.can_list_messages:
+        return None, False
+    oldest = (item.attempt_started_at or item.created_at) - ECHO_SKEW
+    before: int | None = None
+    for _ in range(SETTLE_PAGES):
+        page = chatwoot.list_messages(display_id, before=before)
+        for message in page:
+            if message.content_attributes.get(MARKER) == key:
+                return message.id, True
+        if not page or page[0].created_at < oldest:
+            return None, True
+        before = page[0].id
+    return None, False  # busier than SETTLE_PAGES pages since: can't tell
+
+
+def _stored_echo(session: Session, item: OutboxItem, key: str) -> int | None:
     started = item.attempt_started_at
     query = select(Message).where(
-        Message.conversation_id == item.conversation_id,
-        Message.sender_kind == "bot",
-        Message.private == item.private,
+        Message.conversation_id == item.conversation_id, Message.sender_kind == "bot"
     )
     if started is not None:
         query = query.where(Message.created_at >= started - ECHO_SKEW)
     for message in session.exec(query.order_by(col(Message.id))):
-        if _same_text(message.content, item.content) and not _claimed(session, message.id):
+        if (message.content_attributes or {}).get(MARKER) == key:
             return message.id
     return None
-
-
-def _claimed(session: Session, message_id: int) -> bool:
-    query = select(OutboxItem.id).where(OutboxItem.chatwoot_message_id == message_id)
-    return session.exec(query).first() is not None
-
-
-def _same_text(a: str | None, b: str | None) -> bool:
-    # Chatwoot's webhook content strips trailing newlines and hard breaks.
-    return a is not None and b is not None and " ".join(a.split()) == " ".join(b.split())
 
 
 def _mark_sent(item: OutboxItem, message_id: int, now: datetime) -> None:

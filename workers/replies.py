@@ -39,7 +39,7 @@ from workers import (
     spend,
     takeover,
 )
-from workers.deliveries import HumanReplied
+from workers.deliveries import HumanReplied, OwnEcho
 from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply, Turn
 from workers.playbook import arm_text, knowledge_text, system_text
@@ -513,6 +513,20 @@ def human_replied(action: HumanReplied, deps: ReplyDeps) -> None:
         )
     log.info("conversation %s: a human replied (%s)", action.conversation_id, outcome)
     deliver(action.conversation_id, deps)
+
+
+def own_echo(action: OwnEcho, deps: ReplyDeps) -> None:
+    """Chatwoot echoed one of Wingman's messages: settle its outbox item if still open."""
+    with session_scope(deps.engine) as session:
+        settled = outbox.settle_echo(
+            session,
+            conversation_id=action.conversation_id,
+            message_id=action.message_id,
+            key=action.key,
+            now=deps.now(),
+        )
+    if settled is not None:
+        deliver(action.conversation_id, deps)
 
 
 def hand_over(conversation_id: int, deps: ReplyDeps, *, reason: str, key: str) -> None:
