@@ -160,7 +160,8 @@ def settle_echo(
         select(OutboxItem)
         .where(
             OutboxItem.conversation_id == conversation_id,
-            col(OutboxItem.state).in_((*UNSENT, "uncertain")),
+            # Expired too: a post of unknown fate expires when the window closes meanwhile.
+            col(OutboxItem.state).in_((*UNSENT, "uncertain", "expired")),
         )
         .with_for_update()
     ):
@@ -168,7 +169,7 @@ def settle_echo(
             continue
         was = item.state
         _mark_sent(item, message_id, now)
-        if was == "uncertain":
+        if was in ("uncertain", "expired"):
             add(
                 session,
                 key=f"confirmed:{item.id}",
@@ -258,28 +259,36 @@ def deliver(
         display_id = conversation.display_id
         if item.state not in UNSENT:
             return item.state
-        if item.state in ("sending", "unknown"):
+        public = item.action in MESSAGES and not item.private
+        closed = _window_closed(session, conversation, now()) if public else None
+        tried = item.state in ("sending", "unknown")
+        if tried:
             started = item.attempt_started_at
             lease = timedelta(seconds=LEASE_SECONDS)
             if item.state == "sending" and started is not None and now() - started < lease:
                 return "busy"
-            outcome = _settle_unknown(session, item, display_id, chatwoot, now=now())
+            outcome = _settle_unknown(
+                session, item, display_id, chatwoot, now=now(), window_closed=closed is not None
+            )
             if outcome != "retry":
                 return outcome
-        if item.action in MESSAGES and not item.private:
-            closed = _window_closed(session, conversation, now())
-            if closed is not None:
-                # Never late: a retry after the window closed must not reach the customer.
-                item.state, item.last_error = "expired", closed
-                add(
-                    session,
-                    key=f"expired:{item.id}",
-                    conversation_id=item.conversation_id,
-                    content=f"⏰ Not sent, because {closed}:\n\n{item.content}",
-                    now=now(),
-                )
-                log.warning("outbox item %s expired: %s", item.id, closed)
-                return "expired"
+        if closed is not None:
+            # Never late: a retry after the window closed must not reach the customer.
+            item.state, item.last_error = "expired", closed
+            unconfirmed = (
+                " Chatwoot never confirmed the earlier attempt, so please check the conversation."
+                if tried
+                else ""
+            )
+            add(
+                session,
+                key=f"expired:{item.id}",
+                conversation_id=item.conversation_id,
+                content=f"⏰ Not sent, because {closed}.{unconfirmed}\n\n{item.content}",
+                now=now(),
+            )
+            log.warning("outbox item %s expired: %s", item.id, closed)
+            return "expired"
         item.state = "sending"
         item.attempts += 1
         item.attempt_started_at = now()
@@ -362,12 +371,19 @@ def _record_failure(engine: Engine, item_id: int, exc: ChatwootError) -> str:
 
 
 def _settle_unknown(
-    session: Session, item: OutboxItem, display_id: int, chatwoot: Poster, *, now: datetime
+    session: Session,
+    item: OutboxItem,
+    display_id: int,
+    chatwoot: Poster,
+    *,
+    now: datetime,
+    window_closed: bool,
 ) -> str:
     """Decide the fate of an attempt that never got its confirmation recorded.
 
-    Returns "sent" or "uncertain" when decided, "retry" when posting again is safe; raises
-    RetryLater while it can't tell yet (the echo may still come).
+    Returns "sent" or "uncertain" when decided, "retry" when posting again is safe (or
+    can't happen: the window closed, so the caller expires it); raises RetryLater while it
+    can't tell yet (the echo may still come).
     """
     if item.action not in MESSAGES:
         return "retry"  # setting a status or an assignee twice is harmless
@@ -388,6 +404,8 @@ def _settle_unknown(
         return "sent"
     if item.private:
         return "retry"  # a duplicate private note is never seen by the customer
+    if window_closed:
+        return "retry"  # it can't go out again: the caller expires it and tells the rep
     started = item.attempt_started_at or item.created_at
     settled = now - started >= timedelta(seconds=SETTLE_GRACE_SECONDS)
     if settled and conclusive:
