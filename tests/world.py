@@ -250,10 +250,11 @@ def build_world(
     monkeypatch: pytest.MonkeyPatch,
     user_token: bool = False,
     env: dict[str, str] | None = None,
+    account: int = ACCOUNT,
 ) -> Iterator[World]:
     clock = Clock()
     standin = serve(
-        account_id=ACCOUNT,
+        account_id=account,
         bot_token=BOT_TOKEN,
         user_token=USER_TOKEN,
         secret=SECRET,
@@ -277,6 +278,7 @@ def build_world(
     }
     for name, value in settings_env.items():
         monkeypatch.setenv(name, value)
+    settings_env = {name: value for name, value in settings_env.items() if value}
     runtime.reset()
     settings = Settings.from_env(settings_env)
     app = create_app({"settings": settings, "engine": engine, "redis": redis_conn, "now": clock.dt})

@@ -1,0 +1,69 @@
+"""Every action goes to the conversation's own account, taken from the event (issue 10, #10).
+
+A bot token works in its own account and in every account where the bot is attached to an
+inbox (CONTRACT-NEXT §A), so one Wingman can serve several accounts. ``CHATWOOT_ACCOUNT_IDS``
+only limits which ones it serves: events from the others are stored, logged once per
+account and never acted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from sqlalchemy.engine import Engine
+
+from tests.world import DEBOUNCE, World, build_world
+from workers.llm import Reply
+
+ACCOUNT_FROM_SETTINGS = pytest.mark.xfail(
+    strict=True, reason="the worker posts to CHATWOOT_ACCOUNT_ID whatever the event's account"
+)
+
+
+def world_in(
+    account: int, env: dict[str, str], request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[World]:
+    return build_world(
+        engine=request.getfixturevalue("engine"),
+        redis_conn=request.getfixturevalue("redis_conn"),
+        redis_url=request.getfixturevalue("redis_url"),
+        tmp_path=tmp_path,
+        monkeypatch=request.getfixturevalue("monkeypatch"),
+        account=account,
+        env=env,
+    )
+
+
+@pytest.fixture
+def world58(
+    engine: Engine, redis_conn: Redis, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[World]:
+    """Chatwoot account 58; Wingman serves whatever account its events come from."""
+    yield from world_in(58, {"CHATWOOT_ACCOUNT_ID": ""}, request, tmp_path)
+
+
+@pytest.fixture
+def world58_not_served(
+    engine: Engine, redis_conn: Redis, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[World]:
+    """Chatwoot account 58, but Wingman is limited to account 3."""
+    yield from world_in(58, {"CHATWOOT_ACCOUNT_IDS": "3"}, request, tmp_path)
+
+
+@ACCOUNT_FROM_SETTINGS
+def test_a_conversation_is_answered_in_its_own_account(world58: World) -> None:
+    world = world58
+    world.composer.add(Reply(bubbles=["Yes, it fits two."]))
+    conversation, _ = world.customer_says("Does the Trail Tent 2P fit two?")
+    world.deliver()
+    world.advance(DEBOUNCE + 1)
+    world.run()
+    world.settle()
+    [note] = world.notes(conversation)
+    assert "Yes, it fits two." in note
+    world.rep_note(conversation, "/send")
+    world.settle()
+    assert world.public(conversation) == ["Yes, it fits two."]
