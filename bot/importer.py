@@ -279,10 +279,19 @@ def chatwoot_group() -> None:
     help="Requests per minute; Chatwoot allows 3000 per IP, shared with the live bot.",
 )
 @click.option("--restart", is_flag=True, help="Ignore saved progress and fetch everything again.")
-def import_command(since: datetime, inbox_id: int | None, per_minute: int, restart: bool) -> None:
+@click.option(
+    "--account",
+    "account_id",
+    type=click.IntRange(min=1),
+    help="The Chatwoot account to import (default: the one in CHATWOOT_ACCOUNT_IDS).",
+)
+def import_command(
+    since: datetime, inbox_id: int | None, per_minute: int, restart: bool, account_id: int | None
+) -> None:
     """Import conversations and messages from Chatwoot; run it again to continue."""
     services: Services = current_app.extensions["wingman"]
-    reader = HistoryReader(_client(services.settings), limiter=RateLimiter(per_minute))
+    client = _client(services.settings, account_id)
+    reader = HistoryReader(client, limiter=RateLimiter(per_minute))
     bar = ProgressBar(sys.stderr)
     try:
         stats = import_history(
@@ -308,12 +317,11 @@ def import_command(since: datetime, inbox_id: int | None, per_minute: int, resta
     )
 
 
-def _client(settings: Settings) -> HistoryClient:
+def _client(settings: Settings, account_id: int | None) -> HistoryClient:
     missing = [
         name
         for name, value in (
             ("CHATWOOT_URL", settings.chatwoot_url),
-            ("CHATWOOT_ACCOUNT_ID", settings.chatwoot_account_id),
             ("CHATWOOT_USER_TOKEN", settings.chatwoot_user_token),
         )
         if not value
@@ -324,10 +332,22 @@ def _client(settings: Settings) -> HistoryClient:
             "as CHATWOOT_USER_TOKEN (Chatwoot: Profile Settings → Access Token): a bot token "
             "cannot list conversations or messages."
         )
-    assert settings.chatwoot_url and settings.chatwoot_account_id and settings.chatwoot_user_token
+    served = settings.chatwoot_account_ids
+    if account_id is None and len(served) == 1:
+        account_id = served[0]
+    if account_id is None:
+        raise click.ClickException(
+            "Which account? Pass --account ID (the number in your Chatwoot URLs, "
+            "/app/accounts/<id>/...), or set CHATWOOT_ACCOUNT_IDS to that one account."
+        )
+    if not settings.serves(account_id):
+        raise click.ClickException(
+            f"account {account_id} is not in CHATWOOT_ACCOUNT_IDS ({', '.join(map(str, served))})"
+        )
+    assert settings.chatwoot_url and settings.chatwoot_user_token
     return HistoryClient(
         settings.chatwoot_url,
-        settings.chatwoot_account_id,
+        account_id,
         settings.chatwoot_user_token,
         timeout=settings.chatwoot_timeout_seconds,
     )

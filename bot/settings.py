@@ -57,7 +57,9 @@ class Settings:
     # None means "start the embedded Redis"; the supervisor then sets REDIS_URL for its children.
     redis_url: str | None = None
     chatwoot_url: str | None = None
-    chatwoot_account_id: int | None = None
+    # Accounts Wingman serves; empty serves every account whose events reach it. Replies
+    # always go to the account an event came from, never to one named here.
+    chatwoot_account_ids: tuple[int, ...] = ()
     chatwoot_bot_token: str | None = field(default=None, repr=False)
     chatwoot_user_token: str | None = field(default=None, repr=False)
     chatwoot_webhook_secret: str | None = field(default=None, repr=False)
@@ -120,7 +122,13 @@ class Settings:
             database_url=_get(env, "DATABASE_URL", _database_url, cls.database_url),
             redis_url=_get(env, "REDIS_URL", _redis_url, None),
             chatwoot_url=chatwoot_url.rstrip("/") if chatwoot_url else None,
-            chatwoot_account_id=_get(env, "CHATWOOT_ACCOUNT_ID", _int_in(1, 2**63), None),
+            chatwoot_account_ids=_get(
+                env,
+                "CHATWOOT_ACCOUNT_IDS",
+                _account_ids,
+                # The older single-account name still limits Wingman to that account.
+                _get(env, "CHATWOOT_ACCOUNT_ID", lambda raw: (_int_in(1, 2**63 - 1)(raw),), ()),
+            ),
             chatwoot_bot_token=env.get("CHATWOOT_BOT_TOKEN"),
             chatwoot_user_token=env.get("CHATWOOT_USER_TOKEN"),
             chatwoot_webhook_secret=env.get("CHATWOOT_WEBHOOK_SECRET"),
@@ -212,7 +220,6 @@ class Settings:
         """Settings the service can start without but needs to do its job."""
         wanted = {
             "CHATWOOT_URL": self.chatwoot_url,
-            "CHATWOOT_ACCOUNT_ID": self.chatwoot_account_id,
             "CHATWOOT_BOT_TOKEN": self.chatwoot_bot_token,
             "ANTHROPIC_API_KEY": self.anthropic_api_key,
         }
@@ -220,9 +227,11 @@ class Settings:
 
     @property
     def chatwoot_configured(self) -> bool:
-        return not {"CHATWOOT_URL", "CHATWOOT_ACCOUNT_ID", "CHATWOOT_BOT_TOKEN"} & set(
-            self.missing()
-        )
+        return not {"CHATWOOT_URL", "CHATWOOT_BOT_TOKEN"} & set(self.missing())
+
+    def serves(self, account_id: int) -> bool:
+        """Whether Wingman acts on events from this Chatwoot account."""
+        return not self.chatwoot_account_ids or account_id in self.chatwoot_account_ids
 
     @property
     def claude_configured(self) -> bool:
@@ -300,6 +309,14 @@ def _autonomy(raw: str) -> Autonomy:
         return Autonomy(raw.lower())
     except ValueError:
         raise ValueError(f"expected off, draft or autopilot, got {raw!r}") from None
+
+
+def _account_ids(raw: str) -> tuple[int, ...]:
+    parse = _int_in(1, 2**63 - 1)
+    try:
+        return tuple(dict.fromkeys(parse(part.strip()) for part in raw.split(",")))
+    except ValueError:
+        raise ValueError(f"expected account ids separated by commas, got {raw!r}") from None
 
 
 def _seconds_list(raw: str) -> tuple[float, ...]:

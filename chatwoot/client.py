@@ -33,12 +33,17 @@ _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.Ch
 
 
 class ChatwootClient:
-    """Calls one Chatwoot account's REST API as the agent bot (and, for reads, as a user)."""
+    """Calls a Chatwoot account's REST API as the agent bot (and, for reads, as a user).
+
+    A bot token works in its own account and in every account where the bot is attached
+    to an inbox (CONTRACT-NEXT §A), so one client serves many: ``for_account`` gives a
+    client for another account on the same connection pool.
+    """
 
     def __init__(
         self,
         base_url: str,
-        account_id: int,
+        account_id: int | None,
         bot_token: str | None,
         *,
         user_token: str | None = None,
@@ -46,10 +51,24 @@ class ChatwootClient:
         session: requests.Session | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        self._account_id = account_id
         self._prefix = f"/api/v1/accounts/{account_id}"
         self._tokens: dict[Token, str | None] = {"bot": bot_token, "user": user_token}
         self._timeout = timeout
         self._session = session or requests.Session()
+
+    def for_account(self, account_id: int) -> ChatwootClient:
+        """The same client, calling ``account_id``'s endpoints."""
+        if account_id == self._account_id:
+            return self
+        return ChatwootClient(
+            self._base_url,
+            account_id,
+            self._tokens["bot"],
+            user_token=self._tokens["user"],
+            timeout=self._timeout,
+            session=self._session,
+        )
 
     @property
     def can_list_messages(self) -> bool:
@@ -285,6 +304,8 @@ class ChatwootClient:
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> requests.Response:
+        if self._account_id is None:
+            raise ValueError("this client has no account: use for_account(account_id)")
         api_token = self._token(token)
         full_path = self._prefix + path
         try:

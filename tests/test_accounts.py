@@ -8,19 +8,19 @@ account and never acted on.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from redis import Redis
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
-from tests.world import DEBOUNCE, World, build_world
+from bot.models import Delivery
+from tests.world import DEBOUNCE, MAX_WAIT, World, build_world
+from workers import deliveries
 from workers.llm import Reply
-
-ACCOUNT_FROM_SETTINGS = pytest.mark.xfail(
-    strict=True, reason="the worker posts to CHATWOOT_ACCOUNT_ID whatever the event's account"
-)
 
 
 def world_in(
@@ -53,7 +53,6 @@ def world58_not_served(
     yield from world_in(58, {"CHATWOOT_ACCOUNT_IDS": "3"}, request, tmp_path)
 
 
-@ACCOUNT_FROM_SETTINGS
 def test_a_conversation_is_answered_in_its_own_account(world58: World) -> None:
     world = world58
     world.composer.add(Reply(bubbles=["Yes, it fits two."]))
@@ -67,3 +66,27 @@ def test_a_conversation_is_answered_in_its_own_account(world58: World) -> None:
     world.rep_note(conversation, "/send")
     world.settle()
     assert world.public(conversation) == ["Yes, it fits two."]
+
+
+def test_events_from_an_account_not_served_are_stored_logged_once_and_never_acted_on(
+    world58_not_served: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = world58_not_served
+    monkeypatch.setattr(deliveries, "_NOT_SERVED_LOGGED", set())  # once per process
+    conversation, _ = world.customer_says("Does the Trail Tent 2P fit two?")
+    world.customer_says("Hello?", conversation=conversation)
+    world.deliver()
+    world.rep_note(conversation, "/bot off")
+    world.deliver()
+    with caplog.at_level(logging.WARNING, logger="workers.deliveries"):
+        world.run()
+        world.advance(MAX_WAIT + DEBOUNCE)
+        world.periodic()
+        world.settle()
+    with Session(world.engine) as session:
+        stored = session.exec(select(Delivery.account_id)).all()
+    assert stored and set(stored) == {58}
+    assert world.composer.prompts == []
+    assert world.notes(conversation) == [] and world.public(conversation) == []
+    warnings = [r.getMessage() for r in caplog.records if "account 58" in r.getMessage()]
+    assert len(warnings) == 1 and "CHATWOOT_ACCOUNT_IDS" in warnings[0]

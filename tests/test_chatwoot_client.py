@@ -564,3 +564,19 @@ def test_tokens_never_appear_in_errors(
     assert BOT not in text
     assert USER not in text
     assert "[redacted]" in text
+
+
+def test_for_account_calls_that_accounts_endpoints_on_the_same_session(
+    rsps: responses.RequestsMock,
+) -> None:
+    """A bot token also works in every account its bot is attached in (CONTRACT-NEXT §A)."""
+    session = requests.Session()
+    unbound = ChatwootClient(BASE, None, BOT, user_token=USER, session=session)
+    other = f"{BASE}/api/v1/accounts/58/conversations/7/messages"
+    rsps.post(other, json=rest_message(id=5, conversation_id=7))
+    message = unbound.for_account(58).create_message(7, "hi")
+    assert message.id == 5 and rsps.calls[0].request.headers["api_access_token"] == BOT
+    bound = unbound.for_account(58)
+    assert bound._session is session and bound.for_account(58) is bound
+    with pytest.raises(ValueError, match="for_account"):
+        unbound.create_message(7, "hi")

@@ -39,6 +39,7 @@ Scenario = Callable[[ChatwootClient], object]
 # Each public method, with arguments that reach every body shape it can send. The fake
 # Chatwoot below answers so that read-merge-write methods do get to their write.
 SCENARIOS: dict[str, list[Scenario]] = {
+    "for_account": [lambda c: c.for_account(3).toggle_typing(1423, True)],
     "create_message": [
         lambda c: c.create_message(1423, "Hello"),
         lambda c: c.create_message(

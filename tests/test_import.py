@@ -483,6 +483,29 @@ def test_the_command_needs_the_user_token(make_app: Any) -> None:
     assert missing_since.exit_code == 2 and "--since" in missing_since.output
 
 
+def test_the_command_asks_which_account_when_wingman_serves_several(
+    make_app: Any, standin: ChatwootStandin
+) -> None:
+    populate(standin, 2, messages=1)
+    env = {"CHATWOOT_URL": standin.url, "CHATWOOT_USER_TOKEN": USER}
+    for accounts, args, expected in [
+        ({}, [], "Which account? Pass --account ID"),
+        ({"CHATWOOT_ACCOUNT_IDS": "3,4"}, [], "Which account? Pass --account ID"),
+        ({"CHATWOOT_ACCOUNT_IDS": "4,5"}, ["--account", "3"], "account 3 is not in"),
+    ]:
+        app = make_app(now=lambda: NOW, **env, **accounts)
+        app.cli.add_command(chatwoot_group)
+        result = app.test_cli_runner().invoke(
+            args=["chatwoot", "import", "--since", "2026-05-01", *args]
+        )
+        assert result.exit_code == 1 and expected in result.output, result.output
+    app = make_app(now=lambda: NOW, **env, CHATWOOT_ACCOUNT_IDS="3,4")
+    app.cli.add_command(chatwoot_group)
+    args = ["chatwoot", "import", "--since", "2026-05-01", "--account", "3"]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0 and "from 2 conversation(s)" in result.stdout, result.output
+
+
 def test_the_command_imports_with_a_progress_bar_on_stderr(
     make_app: Any, standin: ChatwootStandin, engine: Engine
 ) -> None:

@@ -16,12 +16,8 @@ def test_defaults_need_nothing() -> None:
     assert settings.reply_max_wait_seconds == 120
     assert settings.port == 8000
     assert settings.webhook_url == "http://localhost:8000/chatwoot/webhook"
-    assert settings.missing() == [
-        "CHATWOOT_URL",
-        "CHATWOOT_ACCOUNT_ID",
-        "CHATWOOT_BOT_TOKEN",
-        "ANTHROPIC_API_KEY",
-    ]
+    assert settings.missing() == ["CHATWOOT_URL", "CHATWOOT_BOT_TOKEN", "ANTHROPIC_API_KEY"]
+    assert settings.chatwoot_account_ids == () and settings.serves(58)
     assert not settings.chatwoot_configured and not settings.claude_configured
 
 
@@ -29,7 +25,7 @@ def test_reads_every_documented_variable() -> None:
     settings = Settings.from_env(
         {
             "CHATWOOT_URL": "https://chat.example.com/",
-            "CHATWOOT_ACCOUNT_ID": "3",
+            "CHATWOOT_ACCOUNT_IDS": "3, 58,3",
             "CHATWOOT_BOT_TOKEN": "bot-token-123",
             "CHATWOOT_WEBHOOK_SECRET": "whsec-abcdef",
             "CHATWOOT_USER_TOKEN": "user-token-456",
@@ -48,7 +44,8 @@ def test_reads_every_documented_variable() -> None:
         }
     )
     assert settings.chatwoot_url == "https://chat.example.com"
-    assert settings.chatwoot_account_id == 3
+    assert settings.chatwoot_account_ids == (3, 58)
+    assert settings.serves(58) and not settings.serves(4)
     assert settings.reply_debounce_seconds == 0.2
     assert settings.default_autonomy is Autonomy.AUTOPILOT
     assert settings.webhook_url == "https://bot.example.com/chatwoot/webhook"
@@ -76,6 +73,13 @@ def test_secrets_stay_out_of_repr() -> None:
     )
 
 
+def test_the_older_single_account_setting_still_limits_wingman_to_it() -> None:
+    settings = Settings.from_env({"CHATWOOT_ACCOUNT_ID": "3"})
+    assert settings.chatwoot_account_ids == (3,)
+    both = Settings.from_env({"CHATWOOT_ACCOUNT_ID": "3", "CHATWOOT_ACCOUNT_IDS": "4,5"})
+    assert both.chatwoot_account_ids == (4, 5)  # the new name wins
+
+
 def test_empty_values_count_as_unset() -> None:
     settings = Settings.from_env({"PORT": "", "ANTHROPIC_API_KEY": "  ", "REDIS_URL": ""})
     assert settings.port == 8000 and settings.anthropic_api_key is None and settings.embedded_redis
@@ -90,6 +94,8 @@ def test_empty_values_count_as_unset() -> None:
         ("REPLY_DEBOUNCE_SECONDS", "-1"),
         ("REPLY_MAX_WAIT_SECONDS", "nan"),
         ("CHATWOOT_ACCOUNT_ID", "three"),
+        ("CHATWOOT_ACCOUNT_IDS", "3,,4"),
+        ("CHATWOOT_ACCOUNT_IDS", "3, 9223372036854775808"),
         ("CHATWOOT_URL", "chat.example.com"),
         ("ANTHROPIC_BASE_URL", "ftp://x"),
         ("WINGMAN_PUBLIC_URL", "localhost:8000"),

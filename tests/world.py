@@ -35,7 +35,6 @@ from bot.knowledge import KnowledgeStore
 from bot.models import Conversation, Draft, OutboxItem
 from bot.services import Services
 from bot.settings import Settings
-from chatwoot.client import ChatwootClient
 from standins.chatwoot import ChatwootStandin, serve
 from standins.chatwoot_webhooks import Delivery
 from tests.conftest import engine_url
@@ -267,7 +266,6 @@ def build_world(
         "DATABASE_URL": engine_url(engine),
         "REDIS_URL": redis_url,
         "CHATWOOT_URL": standin.url,
-        "CHATWOOT_ACCOUNT_ID": str(ACCOUNT),
         "CHATWOOT_BOT_TOKEN": BOT_TOKEN,
         "CHATWOOT_WEBHOOK_SECRET": SECRET,
         "WINGMAN_CONFIG": str(config_file),
@@ -294,18 +292,13 @@ def build_world(
         config=services.config,
         knowledge=KnowledgeStore(),
         composer=composer,
-        chatwoot=ChatwootClient(
-            standin.url,
-            ACCOUNT,
-            BOT_TOKEN,
-            user_token=USER_TOKEN if user_token else None,
-            timeout=5,
-        ),
+        chatwoot=runtime.chatwoot_client(settings),
         now=clock.dt,
         retry_later=runtime.schedule_outbox,
         notify=notices.append,
         pause=pauses.append,
         takeover_distance=settings.takeover_max_distance,
+        serves=settings.serves,
     )
     timer = ReplyTimer(
         redis_conn,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -78,11 +79,18 @@ class OwnEcho:
 Action = Touch | RunCommand | HandOff | HumanReplied | OwnEcho
 
 
-def route(session: Session, delivery_id: int, *, config: ConfigStore) -> list[Action] | None:
+def route(
+    session: Session,
+    delivery_id: int,
+    *,
+    config: ConfigStore,
+    serves: Callable[[int], bool] = lambda _account: True,
+) -> list[Action] | None:
     """What a stored delivery asks Wingman to do; None if it was already processed.
 
     Decisions use the conversation as stored (the newest state seen), not the payload's
-    copy, which may be older than events applied before it.
+    copy, which may be older than events applied before it. Events from accounts Wingman
+    doesn't serve (``serves``) are kept but ask nothing.
     """
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.processed_at is not None:
@@ -90,6 +98,9 @@ def route(session: Session, delivery_id: int, *, config: ConfigStore) -> list[Ac
     if delivery.event not in ("message_created", "message_updated"):
         return []
     event = parse_event(json.loads(delivery.body))
+    if not serves(event.account.id):
+        _not_served(event.account.id)
+        return []
     message, payload_conversation = event.message, event.conversation
     if message is None or payload_conversation is None:
         return []
@@ -133,6 +144,21 @@ def route(session: Session, delivery_id: int, *, config: ConfigStore) -> list[Ac
         if command is not None:
             return [RunCommand(conversation.id, command, message.id, message.sender_id)]
     return []
+
+
+_NOT_SERVED_LOGGED: set[int] = set()
+
+
+def _not_served(account_id: int) -> None:
+    """Say once per account (and process) that its events are kept but not acted on."""
+    if account_id in _NOT_SERVED_LOGGED:
+        return
+    _NOT_SERVED_LOGGED.add(account_id)
+    log.warning(
+        "events from Chatwoot account %s are stored but not acted on: it is not in "
+        "CHATWOOT_ACCOUNT_IDS (add it there, or detach the bot from that account's inboxes)",
+        account_id,
+    )
 
 
 def process_delivery(session: Session, delivery_id: int, *, now: datetime) -> bool:

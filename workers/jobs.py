@@ -32,7 +32,9 @@ def process_delivery(delivery_id: int) -> bool:
     """
     rt = services()
     with session_scope(rt.engine) as session:
-        actions = deliveries.route(session, delivery_id, config=rt.config)
+        actions = deliveries.route(
+            session, delivery_id, config=rt.config, serves=rt.settings.serves
+        )
     if actions is None:
         return False
     for action in actions:
@@ -138,6 +140,7 @@ def sweep_replies() -> int:
             max_age=timedelta(seconds=settings.reply_sweep_max_age_seconds),
             max_wait=timedelta(seconds=settings.reply_max_wait_seconds),
             config=deps.config,
+            serves=settings.serves,
         )
     rescued = 0
     for rescue in rescues:

@@ -69,6 +69,8 @@ SETTLE_PAGES = 5
 class Poster(Protocol):
     """The part of ``chatwoot.client.ChatwootClient`` the outbox uses."""
 
+    def for_account(self, account_id: int) -> Poster: ...
+
     @property
     def can_list_messages(self) -> bool: ...
 
@@ -257,6 +259,8 @@ def deliver(
         conversation = session.get(Conversation, item.conversation_id)
         assert conversation is not None
         display_id = conversation.display_id
+        # Always the conversation's own account, as its events said: never a setting.
+        chatwoot = chatwoot.for_account(conversation.account_id)
         if item.state not in UNSENT:
             return item.state
         public = item.action in MESSAGES and not item.private

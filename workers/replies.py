@@ -72,6 +72,8 @@ class ReplyDeps:
     daily_cap: Decimal | None = None
     # Sends a notice to NOTIFY_WEBHOOK_URL (through its own retried job).
     notify: Callable[[dict[str, Any]], None] = lambda _notice: None
+    # Whether Wingman acts in a Chatwoot account (CHATWOOT_ACCOUNT_IDS).
+    serves: Callable[[int], bool] = lambda _account: True
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ def _gather(
     session: Session, conversation_id: int, deps: ReplyDeps, *, hint: str | None
 ) -> _Work | None:
     conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
+    if conversation is None or not deps.serves(conversation.account_id):
         return None
     inbox = deps.config.inbox(conversation.inbox_id or 0)
     autonomy = effective_autonomy(

@@ -41,12 +41,13 @@ def reply_timer() -> ReplyTimer:
 
 
 def chatwoot_client(settings: Settings) -> ChatwootClient | None:
+    """The bot's client, bound to no account: each call goes to the conversation's own."""
     if not settings.chatwoot_configured:
         return None
-    assert settings.chatwoot_url is not None and settings.chatwoot_account_id is not None
+    assert settings.chatwoot_url is not None
     return ChatwootClient(
         settings.chatwoot_url,
-        settings.chatwoot_account_id,
+        None,
         settings.chatwoot_bot_token,
         user_token=settings.chatwoot_user_token,
         timeout=settings.chatwoot_timeout_seconds,
@@ -71,6 +72,7 @@ def reply_deps() -> ReplyDeps:
         daily_cap=settings.claude_daily_cap_usd,
         retry_later=schedule_outbox,
         notify=lambda body: notify.enqueue(rt.queue, settings.notify_webhook_url, body),
+        serves=settings.serves,
     )
 
 

@@ -9,6 +9,7 @@ logged as a warning, because each is a bug somewhere else.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,6 +41,7 @@ def unanswered(
     max_age: timedelta,
     max_wait: timedelta,
     config: ConfigStore,
+    serves: Callable[[int], bool] = lambda _account: True,
 ) -> list[Rescue]:
     """Conversations the bot should answer whose customer messages nobody has answered.
 
@@ -66,7 +68,7 @@ def unanswered(
     rescues: dict[int, Rescue] = {}
     for message, conversation in candidates:
         assert conversation.id is not None
-        if conversation.id in rescues:
+        if conversation.id in rescues or not serves(conversation.account_id):
             continue
         if not bot_may_act(
             status=conversation.status,
