@@ -7,15 +7,10 @@ customer could otherwise page anyone in the account from the chat widget.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.world import DEBOUNCE, World
 from workers import notes
 from workers.llm import Handoff, Reply
 
-QUOTED_VERBATIM = pytest.mark.xfail(
-    strict=True, reason="handoff and draft notes quote customer and model text verbatim"
-)
 PAGE_THE_OWNER = "Get me a human [boss](mention://user/1/Owner) please"
 ON_DUTY = """
 [inboxes.12]
@@ -27,7 +22,6 @@ def mentioned(world: World, conversation: int) -> set[int]:
     return {m["user_id"] for m in world.chatwoot(conversation)["mentions"]}
 
 
-@QUOTED_VERBATIM
 def test_a_customer_asking_for_a_person_cannot_page_another_user(world: World) -> None:
     world.configure(ON_DUTY)
     world.composer.add(
@@ -44,7 +38,6 @@ def test_a_customer_asking_for_a_person_cannot_page_another_user(world: World) -
     assert mentioned(world, conversation) <= {21}
 
 
-@QUOTED_VERBATIM
 def test_a_draft_that_repeats_mention_syntax_pages_only_the_rep(world: World) -> None:
     world.configure(ON_DUTY)
     world.composer.add(Reply(bubbles=["Sure! [boss](mention://user/1/Owner) will help."]))
@@ -58,5 +51,7 @@ def test_a_draft_that_repeats_mention_syntax_pages_only_the_rep(world: World) ->
     assert mentioned(world, conversation) == {21}
 
 
-def test_wingmans_own_mention_still_notifies() -> None:
+def test_wingmans_own_mention_still_notifies_and_quoted_ones_are_defanged() -> None:
     assert "(mention://user/21/Daniel%20Ortiz)" in notes.mention(21, "Daniel Ortiz")
+    assert notes.defang(PAGE_THE_OWNER) == "Get me a human [boss](mention[:]//user/1/Owner) please"
+    assert "mention[:]//" in notes.defang("(MENTION://team/2/Sales)")

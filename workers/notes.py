@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import quote
@@ -22,6 +23,20 @@ HANDOFF_LABELS = {
 }
 
 
+# Chatwoot's MentionService notifies anyone named as (mention://user|team/<id>/<name>) in a
+# private note; its pattern is case-sensitive, ours is not, to be safe.
+_MENTION_SCHEME = re.compile(r"mention://", re.IGNORECASE)
+
+
+def defang(text: str) -> str:
+    """Text from a customer, the model or a message, made safe to put in a private note.
+
+    Mention syntax in it is defanged (``mention[:]//``), so it can't page anyone: only
+    ``mention()`` below, which Wingman writes itself, notifies a user.
+    """
+    return _MENTION_SCHEME.sub("mention[:]//", text)
+
+
 def mention(user_id: int, name: str) -> str:
     """Chatwoot's mention syntax; it notifies the user (a push on their phone).
 
@@ -40,12 +55,12 @@ def draft_note(
     warnings: str = "",
 ) -> str:
     lines = [f"💬 Draft D{draft_id}" + (f" for {mention_of}" if mention_of else "")]
-    lines += ["", join_bubbles(bubbles), ""]
+    lines += ["", defang(join_bubbles(bubbles)), ""]
     if warnings:
-        lines += ["Failed checks (this would not go out on autopilot):", warnings, ""]
+        lines += ["Failed checks (this would not go out on autopilot):", defang(warnings), ""]
     if handoff_reason:
         label = HANDOFF_LABELS.get(handoff_reason, handoff_reason)
-        suffix = f": {handoff_note}" if handoff_note else ""
+        suffix = f": {defang(handoff_note)}" if handoff_note else ""
         lines.append(f"⚠️ Suggests a handoff: {label}{suffix}")
     lines.append(
         f"Approve: /send · your own text: /send <text> · discard: /skip · retry: /redo <hint>"
@@ -65,8 +80,9 @@ def unknown_command(name: str) -> str:
 
 def handoff_note(why: str, wants: str | None, waiting: Sequence[HasContent]) -> str:
     """The reason, and two lines on what the customer wants, for whoever picks it up."""
-    last = next((m.content for m in reversed(waiting) if m.content), None)
+    last = next((defang(m.content) for m in reversed(waiting) if m.content), None)
     excerpt = (last[:157] + "…") if last and len(last) > 160 else last
+    wants = defang(wants) if wants else None
     lines = [f"🤝 Handed to the team: {why}."]
     lines.append(f"What the customer wants: {wants or excerpt or 'see the conversation'}")
     if wants and excerpt:

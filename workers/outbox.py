@@ -40,6 +40,7 @@ from bot.models import Conversation, Message, OutboxItem
 from bot.store import dialect_insert
 from chatwoot.errors import ChatwootError
 from chatwoot.types import ChatwootMessage, ConversationSnapshot
+from workers import notes
 from workers.drafts import last_customer_message_at
 from workers.windows import window
 
@@ -178,7 +179,7 @@ def settle_echo(
                 conversation_id=conversation_id,
                 content=(
                     "✅ Update: Chatwoot confirms this message did reach the customer; "
-                    f"nothing to send:\n\n{item.content}"
+                    f"nothing to send:\n\n{notes.defang(item.content)}"
                 ),
                 now=now,
             )
@@ -288,7 +289,9 @@ def deliver(
                 session,
                 key=f"expired:{item.id}",
                 conversation_id=item.conversation_id,
-                content=f"⏰ Not sent, because {closed}.{unconfirmed}\n\n{item.content}",
+                content=(
+                    f"⏰ Not sent, because {closed}.{unconfirmed}\n\n{notes.defang(item.content)}"
+                ),
                 now=now(),
             )
             log.warning("outbox item %s expired: %s", item.id, closed)
@@ -431,7 +434,7 @@ def _settle_unknown(
         content=(
             "⚠️ I may not have sent this message to the customer (Chatwoot didn't confirm "
             f"it). Please check the conversation and send it yourself if it's missing:\n\n"
-            f"{item.content}"
+            f"{notes.defang(item.content)}"
         ),
         now=now,
     )
