@@ -22,6 +22,8 @@ Test controls (JSON, no token):
   "apply"?, "drop"?}``: matching REST calls fail; with ``apply`` the call takes effect
   first, as when Chatwoot saved the message but a proxy answered 504; with ``drop`` the
   connection closes without any answer (a timeout, quickly).
+- ``POST /_standin/channel_failed {"conversation_id", "message_id", "error"?}``: the channel
+  refuses a message Chatwoot had accepted; ``message_updated`` carries ``external_error``.
 - ``GET /_standin/conversations/{id}``: everything, private notes and senders included.
 - ``GET /_standin/conversations``, ``GET /_standin/deliveries``, ``POST /_standin/reset``.
 

@@ -83,6 +83,21 @@ def agent_note(call: Call) -> Result:
     return 200, {"conversation_id": conversation.id, "message_id": message.id}
 
 
+def channel_failed(call: Call) -> Result:
+    body, account = call.body, call.account
+    conversation_id, message_id = _body_id(body, "conversation_id"), _body_id(body, "message_id")
+    error = body.get("error", "131047: Re-engagement message")
+    if not isinstance(error, str) or not error:
+        raise StandinError(400, "error must be a non-empty string")
+    with account.lock:
+        conversation = account.conversation(conversation_id)
+        message = next((m for m in conversation.messages if m.id == message_id), None)
+        if message is None:
+            raise StandinError(404, f"no message {message_id} in conversation {conversation_id}")
+        call.server.publish(account.channel_failed(conversation, message, error, now=call.now()))
+    return 200, {"message_id": message_id, "status": "failed"}
+
+
 def fail(call: Call) -> Result:
     body = call.body
     path, status, times = body.get("path_contains"), body.get("status", 500), body.get("times", 1)
@@ -131,6 +146,7 @@ CONTROL_ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
     ("POST", re.compile(r"^/_standin/customer_message$"), customer_message),
     ("POST", re.compile(r"^/_standin/agent_note$"), agent_note),
     ("POST", re.compile(r"^/_standin/fail$"), fail),
+    ("POST", re.compile(r"^/_standin/channel_failed$"), channel_failed),
     ("GET", re.compile(r"^/_standin/conversations/(\d+)$"), inspect_conversation),
     ("GET", re.compile(r"^/_standin/conversations$"), list_standin_conversations),
     ("GET", re.compile(r"^/_standin/deliveries$"), deliveries),
@@ -163,6 +179,7 @@ def inspection(account: Account, conversation: Conversation) -> dict[str, Any]:
                 "created_at": shapes.iso(m.created_at),
                 "content_attributes": m.content_attributes,
                 "attachments": m.attachments,
+                "status": m.status,
             }
             for m in conversation.messages
         ],

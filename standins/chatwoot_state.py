@@ -323,6 +323,17 @@ class Account:
         conversation.touch(now)
         return [self._updated(conversation, team_id=(before, team_id))]
 
+    def channel_failed(
+        self, conversation: Conversation, message: Message, error: str, *, now: float
+    ) -> list[Change]:
+        """The channel refused a message Chatwoot had accepted (Meta outside the window, a
+        Twilio error): Chatwoot marks it failed and says why in ``external_error``, a
+        ``message_updated`` for the bot (CONTRACT-NEXT §2.4-2.5)."""
+        message.status = "failed"
+        message.content_attributes = {**message.content_attributes, "external_error": error}
+        conversation.touch(now)
+        return [Change("message_updated", conversation, message)]
+
     # --- reads --------------------------------------------------------------------------
 
     def find_conversations(

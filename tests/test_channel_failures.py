@@ -1,0 +1,78 @@
+"""A message Chatwoot accepted can still fail at the channel (issue 10, #15).
+
+WhatsApp refuses a free-form message outside its window, Meta or Twilio fail one later:
+Chatwoot then sends ``message_updated`` with ``content_attributes.external_error``
+(CONTRACT-NEXT §2.4-2.5). Such a post is not an answer: the draft is marked undelivered,
+and the conversation goes to a human with a note saying what the channel said.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_mentions import ON_DUTY
+from tests.world import DEBOUNCE, World
+from workers.llm import Reply
+
+COUNTED_AS_SENT = pytest.mark.xfail(
+    strict=True, reason="a post the channel refused after Chatwoot's 200 counts as sent"
+)
+META_ERROR = "131047: Re-engagement message"
+
+
+def sent_bubble(world: World) -> tuple[int, int]:
+    """A draft approved and posted, its echo delivered: (conversation, bubble message id)."""
+    world.configure(ON_DUTY)
+    world.composer.add(Reply(bubbles=["Yes, it fits two."]))
+    conversation, _ = world.customer_says("Does the Trail Tent 2P fit two?")
+    world.deliver()
+    world.advance(DEBOUNCE + 1)
+    world.run()
+    world.settle()
+    world.rep_note(conversation, "/send")
+    world.settle()
+    [bubble] = [
+        m["id"]
+        for m in world.chatwoot(conversation)["messages"]
+        if m["content"] == "Yes, it fits two." and not m["private"]
+    ]
+    return conversation, bubble
+
+
+@COUNTED_AS_SENT
+def test_a_bubble_the_channel_refused_is_undelivered_and_handed_to_a_human(world: World) -> None:
+    conversation, bubble = sent_bubble(world)
+    world.control(
+        "channel_failed", conversation_id=conversation, message_id=bubble, error=META_ERROR
+    )
+    world.settle()
+    [draft] = world.drafts()
+    assert draft.state == "undelivered"
+    [item] = [i for i in world.outbox() if ":bubble:" in i.key]
+    assert item.state == "undelivered" and META_ERROR in (item.last_error or "")
+    assert world.chatwoot(conversation)["status"] == "open"
+    note = world.notes(conversation)[-1]
+    assert META_ERROR in note and "mention://user/21/" in note
+    world.control(
+        "channel_failed", conversation_id=conversation, message_id=bubble, error=META_ERROR
+    )
+    world.settle()  # a repeated update changes nothing more
+    assert len([n for n in world.notes(conversation) if META_ERROR in n]) == 1
+
+
+@COUNTED_AS_SENT
+def test_a_bubble_chatwoot_refused_for_good_is_handed_to_a_human(world: World) -> None:
+    world.configure(ON_DUTY)
+    world.composer.add(Reply(bubbles=["Yes, it fits two."]))
+    conversation, _ = world.customer_says("Does the Trail Tent 2P fit two?")
+    world.deliver()
+    world.advance(DEBOUNCE + 1)
+    world.run()
+    world.settle()
+    world.fail("/messages", method="POST", status=422)
+    world.rep_note(conversation, "/send")
+    world.settle()
+    [draft] = world.drafts()
+    assert draft.state == "undelivered"
+    assert world.chatwoot(conversation)["status"] == "open"
+    assert "422" in world.notes(conversation)[-1]
