@@ -50,7 +50,7 @@ whole conversation:
 - ``messages``, ``messages_customer``, ``messages_bot``, ``messages_human``,
   ``messages_system``: messages, in all and by sender kind.
 - ``drafts`` and ``drafts_<state>`` for each of pending, sent, edited, skipped, superseded,
-  replaced, discarded, expired, failed: Wingman's drafts, in all and by state.
+  replaced, discarded, expired, failed, undelivered: Wingman's drafts, in all and by state.
 - ``arm``: the arm that wrote its drafts (the newest version if it changed mid-conversation).
 - ``outcome``, ``deal_value``: as above.
 - ``cost_usd``: Claude's cost of all its drafts, from their recorded usage and

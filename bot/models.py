@@ -156,6 +156,7 @@ DRAFT_STATES = (
     "discarded",
     "expired",
     "failed",
+    "undelivered",
 )
 
 
@@ -170,6 +171,7 @@ class Draft(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id", index=True)
     # pending | sent | edited | skipped | superseded | replaced | discarded | expired | failed
+    # | undelivered (sent, but Chatwoot or the channel refused a bubble)
     state: str = Field(max_length=16, index=True)
     bubbles: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     handoff_reason: str | None = Field(default=None, max_length=32)
@@ -234,7 +236,8 @@ class OutboxItem(SQLModel, table=True):
     action: str = Field(default="message", max_length=16)
     private: bool = True
     content: str = Field(sa_column=Column(Text, nullable=False))
-    # pending | sending | sent | uncertain | failed
+    # pending | sending | unknown | sent | uncertain | expired | failed | undelivered (Chatwoot
+    # accepted it, then the channel refused it: ``external_error``)
     state: str = Field(default="pending", max_length=16, index=True)
     attempts: int = 0
     # Indexed: the outbox and the export look items up by the message Chatwoot created.
@@ -253,7 +256,7 @@ class Handoff(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id", index=True)
     # customer_asked | upset | ready_to_pay | missing_knowledge | claude_failed |
-    # not_configured | rep_command | autonomy_off
+    # not_configured | rep_command | autonomy_off | spend_cap | send_failed
     reason: str = Field(max_length=32, index=True)
     note: str | None = Field(default=None, sa_column=Column(Text))
     draft_id: int | None = Field(default=None, foreign_key="drafts.id")

@@ -91,6 +91,8 @@ class ChatwootClient:
         Chatwoot echoes ``echo_id`` in this response only, never in webhooks; the bot's own
         message also comes back as a webhook, possibly before this call returns.
         """
+        # Never a source_id: Chatwoot never sends a message that has one to the channel
+        # (Base::SendOnChannelService#invalid_message?, CONTRACT-NEXT §2.5).
         body: dict[str, Any] = {
             "content": content,
             "message_type": "outgoing",

@@ -28,7 +28,8 @@ by name. In order:
   ``revenue_per_conversation``: revenue / conversations.
 - ``drafts``: all drafts in those conversations; ``drafts_pending``, ``drafts_sent``,
   ``drafts_edited``, ``drafts_skipped``, ``drafts_superseded``, ``drafts_replaced``,
-  ``drafts_discarded``, ``drafts_expired``, ``drafts_failed``: by state.
+  ``drafts_discarded``, ``drafts_expired``, ``drafts_failed``, ``drafts_undelivered``: by
+  state.
 - ``edit_distance_mean``: mean normalised edit distance (0 = sent as written) of sent and
   edited drafts; ``edit_distance_drafts``: how many had one.
 - ``time_to_draft_median_s``, ``time_to_draft_p90_s``: seconds from the customer's last
@@ -39,7 +40,8 @@ by name. In order:
   ``handoff_rate_customer_asked``, ``handoff_rate_upset``, ``handoff_rate_ready_to_pay``,
   ``handoff_rate_missing_knowledge``, ``handoff_rate_claude_failed``,
   ``handoff_rate_not_configured``, ``handoff_rate_rep_command``,
-  ``handoff_rate_autonomy_off``, ``handoff_rate_spend_cap``: per conversation, by reason.
+  ``handoff_rate_autonomy_off``, ``handoff_rate_spend_cap``, ``handoff_rate_send_failed``:
+  per conversation, by reason.
 - ``guardrail_checked_drafts``: drafts with guardrail results; ``guardrail_failed_drafts``:
   drafts that failed any check; ``guardrail_failed_prices``, ``guardrail_failed_links``,
   ``guardrail_failed_length``, ``guardrail_failed_leaks``: drafts that failed each check.

@@ -69,11 +69,16 @@ class HumanReplied:
 
 @dataclass(frozen=True)
 class OwnEcho:
-    """Chatwoot echoed a message Wingman posted (``key`` is its outbox marker)."""
+    """Chatwoot echoed a message Wingman posted (``key`` is its outbox marker).
+
+    ``channel_error`` is the channel's refusal of a message Chatwoot had accepted
+    (``content_attributes.external_error`` on ``message_updated``, CONTRACT-NEXT §2.5).
+    """
 
     conversation_id: int
     message_id: int
     key: str
+    channel_error: str | None = None
 
 
 Action = Touch | RunCommand | HandOff | HumanReplied | OwnEcho
@@ -114,7 +119,11 @@ def route(
         return []
     if message.sender_kind is SenderKind.BOT:
         key = message.content_attributes.get(outbox.MARKER)
-        return [OwnEcho(conversation.id, message.id, key)] if isinstance(key, str) else []
+        if not isinstance(key, str):
+            return []
+        error = message.content_attributes.get("external_error")
+        failed = str(error)[:500] if error else None
+        return [OwnEcho(conversation.id, message.id, key, channel_error=failed)]
     # message_updated asks nothing more: a voice note's transcription that follows it lands
     # within the quiet period and is read from the database when the draft is written.
     if delivery.event != "message_created":

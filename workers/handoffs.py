@@ -24,6 +24,7 @@ REASONS = (
     "rep_command",
     "autonomy_off",
     "spend_cap",
+    "send_failed",
 )
 
 

@@ -88,3 +88,13 @@ def handoff_note(why: str, wants: str | None, waiting: Sequence[HasContent]) -> 
     if wants and excerpt:
         lines.append(f"Their last message: {excerpt}")
     return "\n".join(lines)
+
+
+def undelivered_note(*, draft_id: int | None, error: str, text: str) -> str:
+    """A reply the customer never got, for whoever picks the conversation up."""
+    what = f"D{draft_id}'s reply" if draft_id else "this reply"
+    return (
+        f"⚠️ The customer did not get {what}: {defang(error)}. Handed to the team: please "
+        "answer them yourself (on WhatsApp, outside the 24-hour window only an approved "
+        f"template reaches them).\n\n{defang(text)}"
+    )

@@ -188,6 +188,35 @@ def settle_echo(
     return None
 
 
+def channel_refused(
+    session: Session, *, conversation_id: int, key: str, error: str
+) -> OutboxItem | None:
+    """The channel refused one of Wingman's messages after Chatwoot accepted it (Meta
+    outside the window, a Twilio error). Returns the item if this is news."""
+    for item in session.exec(
+        select(OutboxItem)
+        .where(OutboxItem.conversation_id == conversation_id, OutboxItem.state != "undelivered")
+        .with_for_update()
+    ):
+        if item.action in MESSAGES and marker(item) == key:
+            item.state, item.last_error = "undelivered", error
+            log.warning("outbox item %s (%s): the channel refused it: %s", item.id, item.key, error)
+            return item
+    return None
+
+
+def refused_public(session: Session, conversation_id: int) -> list[OutboxItem]:
+    """Public messages the customer never got: Chatwoot refused them for good, or the
+    channel did after Chatwoot accepted them."""
+    query = select(OutboxItem).where(
+        OutboxItem.conversation_id == conversation_id,
+        col(OutboxItem.state).in_(("failed", "undelivered")),
+        col(OutboxItem.private).is_(False),
+        col(OutboxItem.action).in_(MESSAGES),
+    )
+    return list(session.exec(query.order_by(col(OutboxItem.id))))
+
+
 def exists(session: Session, key: str) -> bool:
     return session.exec(select(OutboxItem.id).where(OutboxItem.key == key)).first() is not None
 
@@ -366,6 +395,8 @@ def _record_failure(engine: Engine, item_id: int, exc: ChatwootError) -> str:
         if not exc.transient:
             item.state = "failed"
             log.error("outbox item %s (%s) failed for good: %s", item.id, item.key, exc)
+            if item.draft_id is not None and item.action in MESSAGES and not item.private:
+                _drop_rest_of_draft(session, item)
             return "failed"
         # 429 is Chatwoot's rate limiter (rack-attack), which answers before anything is
         # created. A 5xx may come from a proxy while Chatwoot is still writing, or from
@@ -375,6 +406,19 @@ def _record_failure(engine: Engine, item_id: int, exc: ChatwootError) -> str:
         item.state = "pending" if exc.status == 429 else "unknown"
     log.warning("outbox item %s: Chatwoot failed transiently (%s); will retry", item_id, exc)
     raise RetryLater(str(exc))
+
+
+def _drop_rest_of_draft(session: Session, failed: OutboxItem) -> None:
+    """A reply missing a bubble reads wrong: its later bubbles don't go out alone."""
+    for item in session.exec(
+        select(OutboxItem).where(
+            OutboxItem.draft_id == failed.draft_id,
+            OutboxItem.id != failed.id,
+            OutboxItem.state == "pending",
+            col(OutboxItem.private).is_(False),
+        )
+    ):
+        item.state, item.last_error = "failed", f"not sent: bubble {failed.position} failed"
 
 
 def _settle_unknown(

@@ -38,6 +38,7 @@ from workers import (
     reminders,
     spend,
     takeover,
+    undelivered,
 )
 from workers.deliveries import HumanReplied, OwnEcho
 from workers.gate import bot_may_act, effective_autonomy
@@ -136,18 +137,38 @@ def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = Non
 def deliver(conversation_id: int, deps: ReplyDeps, *, attempt: int = 0) -> None:
     """Post what the outbox holds for the conversation; schedule a retry if Chatwoot fails.
 
-    Chatwoot failures don't count against Claude's budget: the outbox keeps retrying.
+    Chatwoot failures don't count against Claude's budget: the outbox keeps retrying. A
+    public post refused for good hands the conversation to a human, whose note then goes
+    out in the same call.
     """
     if deps.chatwoot is None:
         return
-    try:
-        outbox.deliver_pending(
-            deps.engine, conversation_id, deps.chatwoot, now=deps.now, pause=deps.pause
-        )
-    except outbox.RetryLater:
-        deps.retry_later(conversation_id, attempt)
-    with session_scope(deps.engine) as session:
-        drafts.record_sent(session, conversation_id)
+    for _ in range(2):
+        try:
+            outbox.deliver_pending(
+                deps.engine, conversation_id, deps.chatwoot, now=deps.now, pause=deps.pause
+            )
+        except outbox.RetryLater:
+            deps.retry_later(conversation_id, attempt)
+            return
+        with session_scope(deps.engine) as session:
+            drafts.record_sent(session, conversation_id)
+            if not _hand_off_refused(session, conversation_id, deps):
+                return
+
+
+def _hand_off_refused(session: Session, conversation_id: int, deps: ReplyDeps) -> bool:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        return False
+    inbox = deps.config.inbox(conversation.inbox_id or 0)
+    return undelivered.hand_off_refused(
+        session,
+        conversation_id,
+        now=deps.now(),
+        inbox=inbox,
+        mention=mention_for(conversation, inbox),
+    )
 
 
 def mention_for(conversation: Conversation, inbox: InboxConfig) -> str | None:
@@ -518,16 +539,25 @@ def human_replied(action: HumanReplied, deps: ReplyDeps) -> None:
 
 
 def own_echo(action: OwnEcho, deps: ReplyDeps) -> None:
-    """Chatwoot echoed one of Wingman's messages: settle its outbox item if still open."""
+    """Chatwoot echoed one of Wingman's messages: settle its outbox item if still open, and
+    hand the conversation over if the channel refused it."""
     with session_scope(deps.engine) as session:
-        settled = outbox.settle_echo(
+        changed = outbox.settle_echo(
             session,
             conversation_id=action.conversation_id,
             message_id=action.message_id,
             key=action.key,
             now=deps.now(),
         )
-    if settled is not None:
+        if action.channel_error is not None:
+            refused = outbox.channel_refused(
+                session,
+                conversation_id=action.conversation_id,
+                key=action.key,
+                error=action.channel_error,
+            )
+            changed = changed or (refused.key if refused else None)
+    if changed is not None:
         deliver(action.conversation_id, deps)
 
 
