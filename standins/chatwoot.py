@@ -1,7 +1,8 @@
 """A local stand-in for one Chatwoot account, for integration tests and `make demo`.
 
-It is NOT Chatwoot: one in-memory account (inbox 12 "Website Support", a web widget, agent
-bot 7) that answers the REST endpoints Wingman's client calls in Chatwoot 4.15.1's shapes,
+It is NOT Chatwoot: one in-memory account (inbox 12 "Website Support", a web widget, and
+inboxes 13-15 on WhatsApp, Instagram and Twilio WhatsApp, with their messaging windows;
+agent bot 7) that answers the REST endpoints Wingman's client calls in Chatwoot 4.15.1's shapes,
 and delivers agent-bot webhooks to ``--webhook-url`` the way Chatwoot does (signed when a
 secret is set, from a background thread). Every response carries
 ``x-wingman-standin: chatwoot``.
@@ -12,8 +13,9 @@ secret is set, from a background thread). Every response carries
 Test controls (JSON, no token):
 
 - ``POST /_standin/customer_message {"conversation_id"?, "content", "attachments"?,
-  "contact"?: {"name", "email"}, "assignee"?: {"id", "name"}}``: the customer writes; the
-  conversation is created (``pending``) on first use. Answers its id and the message id.
+  "contact"?: {"name", "email"}, "assignee"?: {"id", "name"}, "inbox_id"?: 12}``: the
+  customer writes; the conversation is created (``pending``) on first use. Answers its id
+  and the message id.
 - ``POST /_standin/agent_note {"conversation_id", "content", "user": {"id", "name"},
   "private"?: true, "from_phone"?: false}``: a rep writes a private note (or, with
   ``"private": false``, a reply; with ``"from_phone": true``, a reply from the WhatsApp or
@@ -80,7 +82,7 @@ class ChatwootStandin(StandinServer):
         clock: Callable[[], float] = time.time,
         hold_webhooks: bool = False,
     ) -> None:
-        self.account = Account(account_id)
+        self.account = Account(account_id, clock=clock)
         self.clock = clock
         self.tokens = {bot_token: "bot", **({user_token: "user"} if user_token else {})}
         self.deliverer = Deliverer(

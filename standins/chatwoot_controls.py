@@ -49,8 +49,9 @@ def customer_message(call: Call) -> Result:
             assignee = account.user(body["assignee"]) if body.get("assignee") else None
             raw = body.get("contact")
             contact: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            inbox_id = _body_id(body, "inbox_id") if "inbox_id" in body else None
             conversation = account.open_conversation(
-                wanted, contact=contact, assignee=assignee, now=call.now()
+                wanted, contact=contact, assignee=assignee, now=call.now(), inbox_id=inbox_id
             )
         message, changes = account.customer_says(conversation, content, attachments, now=call.now())
         call.server.publish(changes)

@@ -78,7 +78,7 @@ def message_webhook(
         "conversation": conversation_webhook(account, conversation),
         "created_at": iso(message.created_at),
         "id": message.id,
-        "inbox": {"id": account.inbox.id, "name": account.inbox.name},
+        "inbox": {"id": conversation.inbox_id, "name": account.inbox_of(conversation).name},
         "message_type": MESSAGE_TYPE_NAMES[message.message_type],
         "private": message.private,
         "sender": _webhook_sender(account, conversation, message),
@@ -96,8 +96,8 @@ def conversation_webhook(account: Account, conversation: Conversation) -> dict[s
     team = account.teams.get(conversation.team_id or 0)
     return {
         "additional_attributes": _ADDITIONAL,
-        "can_reply": True,
-        "channel": account.channel,
+        "can_reply": account.can_reply(conversation),
+        "channel": account.inbox_of(conversation).channel,
         "contact_inbox": {
             "id": contact.contact_inbox_id,
             "contact_id": contact.id,
@@ -220,7 +220,7 @@ def conversation_rest(account: Account, conversation: Conversation) -> dict[str,
     non_activity = message_push(account, conversation, newest) if newest else None
     meta: dict[str, Any] = {
         "sender": contact_model(conversation.contact),
-        "channel": account.channel,
+        "channel": account.inbox_of(conversation).channel,
         "assignee": assignee_push(account, conversation),
         "assignee_type": conversation.assignee[0] if conversation.assignee else None,
         "hmac_verified": False,
@@ -237,7 +237,7 @@ def conversation_rest(account: Account, conversation: Conversation) -> dict[str,
         "additional_attributes": _ADDITIONAL,
         "agent_last_seen_at": 0,
         "assignee_last_seen_at": 0,
-        "can_reply": True,
+        "can_reply": account.can_reply(conversation),
         "contact_last_seen_at": int(conversation.last_activity_at),
         "custom_attributes": dict(conversation.custom_attributes),
         "inbox_id": conversation.inbox_id,

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,29 @@ class Person:
     id: int
     name: str
     email: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """An inbox and its channel. ``window`` is the channel's messaging window in hours
+    (Conversations::MessageWindowService, CONTRACT-NEXT §1), None where there is none."""
+
+    id: int
+    name: str
+    channel: str
+    window: float | None = None
+    # How the channel names a contact (contact_inbox.source_id): Twilio's WhatsApp
+    # contacts are "whatsapp:+E164", which is the only sign of the medium in a webhook.
+    source_prefix: str = ""
+
+
+# The stand-in's inboxes: the web widget the examples use, and one per windowed channel.
+INBOXES = (
+    Inbox(12, "Website Support", "Channel::WebWidget"),
+    Inbox(13, "WhatsApp Sales", "Channel::Whatsapp", window=24),
+    Inbox(14, "Instagram DMs", "Channel::Instagram", window=24),
+    Inbox(15, "Twilio WhatsApp", "Channel::TwilioSms", window=24, source_prefix="whatsapp:+"),
+)
 
 
 @dataclass
@@ -113,16 +138,30 @@ class Change:
 
 
 class Account:
-    """One Chatwoot account with one web-widget inbox and one agent bot."""
+    """One Chatwoot account with a web-widget inbox (the default), a few windowed channels,
+    and one agent bot."""
 
-    def __init__(self, account_id: int) -> None:
+    def __init__(self, account_id: int, *, clock: Callable[[], float] = time.time) -> None:
         self.lock = threading.RLock()
         self.id = account_id
         self.name = "Acme Outdoor"
-        self.inbox = Person(12, "Website Support")
-        self.channel = "Channel::WebWidget"
+        self.inboxes = {inbox.id: inbox for inbox in INBOXES}
+        self.inbox = self.inboxes[12]
         self.bot = Person(7, "Aria (AI)")
+        self.clock = clock
         self.reset()
+
+    def inbox_of(self, conversation: Conversation) -> Inbox:
+        return self.inboxes[conversation.inbox_id]
+
+    def can_reply(self, conversation: Conversation) -> bool:
+        """Chatwoot's ``can_reply``: on a windowed channel, only while the customer's last
+        incoming message in this conversation is younger than the window."""
+        window = self.inbox_of(conversation).window
+        if window is None:
+            return True
+        incoming = [m for m in conversation.messages if m.message_type == INCOMING]
+        return bool(incoming) and self.clock() < incoming[-1].created_at + window * 3600
 
     def reset(self) -> None:
         with self.lock:
@@ -173,21 +212,31 @@ class Account:
         contact: dict[str, Any],
         assignee: Person | None,
         now: float,
+        inbox_id: int | None = None,
     ) -> Conversation:
         """A visitor starts a chat. Bot inboxes start conversations ``pending``."""
         if display_id is None:
             display_id = max(self.conversations, default=1422) + 1
+        inbox = self.inboxes.get(inbox_id or self.inbox.id)
+        if inbox is None:
+            raise StandinError(404, f"no inbox {inbox_id}")
+        contact_id = self.next_id("contact")
+        source_id = (
+            f"{inbox.source_prefix}1555{contact_id:07d}"
+            if inbox.source_prefix or inbox.window
+            else str(uuid.uuid4())
+        )
         person = Contact(
-            id=self.next_id("contact"),
+            id=contact_id,
             name=str(contact.get("name") or "Maya Chen"),
             email=str(contact["email"]) if contact.get("email") else "maya.chen@example.com",
             contact_inbox_id=self.next_id("contact_inbox"),
-            source_id=str(uuid.uuid4()),
+            source_id=source_id,
             created_at=now,
         )
         conversation = Conversation(
             id=display_id,
-            inbox_id=self.inbox.id,
+            inbox_id=inbox.id,
             contact=person,
             status="pending",
             created_at=now,

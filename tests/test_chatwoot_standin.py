@@ -769,3 +769,28 @@ def test_a_reply_from_the_phone_app_has_no_sender_and_external_echo(
     assert echo["content_attributes"] == {"external_echo": True}
     message = parse_event(echo).message
     assert message is not None and message.sender_kind is SenderKind.HUMAN
+
+
+def test_windowed_inboxes_compute_can_reply_from_the_customers_last_message(
+    http: requests.Session,
+) -> None:
+    now = [1_781_774_000.0]
+    server = serve(account_id=ACCOUNT, bot_token=BOT, clock=lambda: now[0], hold_webhooks=True)
+    try:
+        whatsapp = control(http, server, "customer_message", content="Hi", inbox_id=13)
+        twilio = control(http, server, "customer_message", content="Hi", inbox_id=15)
+        [first, second] = [json.loads(d.body) for d in server.take_webhooks()]
+        assert first["conversation"]["channel"] == "Channel::Whatsapp"
+        assert first["conversation"]["can_reply"] is True
+        assert first["inbox"] == {"id": 13, "name": "WhatsApp Sales"}
+        assert second["conversation"]["channel"] == "Channel::TwilioSms"
+        assert second["conversation"]["contact_inbox"]["source_id"].startswith("whatsapp:+")
+        client = ChatwootClient(server.url, ACCOUNT, BOT, timeout=5, session=http)
+        now[0] += 24 * 3600 - 1
+        client.create_message(whatsapp["conversation_id"], "still in time")
+        assert json.loads(server.take_webhooks()[0].body)["conversation"]["can_reply"] is True
+        now[0] += 2
+        client.create_message(twilio["conversation_id"], "too late: Chatwoot takes it anyway")
+        assert json.loads(server.take_webhooks()[0].body)["conversation"]["can_reply"] is False
+    finally:
+        server.stop()
