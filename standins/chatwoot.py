@@ -1,8 +1,9 @@
 """A local stand-in for one Chatwoot account, for integration tests and `make demo`.
 
 It is NOT Chatwoot: one in-memory account (inbox 12 "Website Support", a web widget, and
-inboxes 13-15 on WhatsApp, Instagram and Twilio WhatsApp, with their messaging windows;
-agent bot 7) that answers the REST endpoints Wingman's client calls in Chatwoot 4.15.1's shapes,
+inboxes 13-18 on WhatsApp, Instagram, Twilio WhatsApp, TikTok, the API with a reply
+window, and a channel Wingman doesn't know, with Chatwoot's messaging windows; agent bot
+7) that answers the REST endpoints Wingman's client calls in Chatwoot 4.15.1's shapes,
 and delivers agent-bot webhooks to ``--webhook-url`` the way Chatwoot does (signed when a
 secret is set, from a background thread). Every response carries
 ``x-wingman-standin: chatwoot``.

@@ -62,6 +62,11 @@ INBOXES = (
     Inbox(13, "WhatsApp Sales", "Channel::Whatsapp", window=24),
     Inbox(14, "Instagram DMs", "Channel::Instagram", window=24),
     Inbox(15, "Twilio WhatsApp", "Channel::TwilioSms", window=24, source_prefix="whatsapp:+"),
+    Inbox(16, "TikTok", "Channel::Tiktok", window=48),
+    # An API inbox whose admin set agent_reply_time_window: only can_reply shows it.
+    Inbox(17, "Shop API", "Channel::Api", window=12),
+    # A channel newer than Wingman (it must fail closed).
+    Inbox(18, "Voice", "Channel::Voice"),
 )
 
 
