@@ -115,6 +115,7 @@ def forget_contact(
     for conversation in conversations:
         attributes = conversation.custom_attributes
         conversation.custom_attributes = anonymous_attributes(attributes, keep_attributes)
+        conversation.contact_source_id = None  # a phone number on WhatsApp
     if contact is not None:
         contact.name = contact.email = contact.phone_number = contact.identifier = None
         contact.custom_attributes, contact.additional_attributes = {}, {}

@@ -9,9 +9,12 @@ from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
 
 from bot.db import schema_is_current
+from bot.models import Inbox
 from bot.services import Services
+from workers.windows import channel_name
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
@@ -37,10 +40,26 @@ def readyz() -> ResponseReturnValue:
         "status": "down" if down else ("degraded" if missing else "ok"),
         "checks": checks,
         "missing_settings": missing,
+        "unknown_channels": [] if down else _unknown_channels(services),
     }
     if down:
         body["error"] = "not ready: " + ", ".join(f"{name} {checks[name]}" for name in down)
     return jsonify(body), 503 if down else 200
+
+
+def _unknown_channels(services: Services) -> list[dict[str, object]]:
+    """Inboxes on a channel Wingman doesn't know: they get drafts only, never autopilot,
+    and the strictest window, until Wingman learns the channel's rules."""
+    try:
+        with Session(services.engine) as session:
+            inboxes = session.exec(select(Inbox).order_by(col(Inbox.id))).all()
+    except SQLAlchemyError:
+        return []
+    return [
+        {"inbox_id": inbox.id, "channel": inbox.channel}
+        for inbox in inboxes
+        if not channel_name(inbox.channel)[1]
+    ]
 
 
 def _database(services: Services) -> str:

@@ -96,6 +96,9 @@ class Conversation(SQLModel, table=True):
         default=None, foreign_key="contacts.id", sa_type=BigInteger, index=True
     )
     channel: str | None = Field(default=None, max_length=64)
+    # contact_inbox.source_id: for Channel::TwilioSms, "whatsapp:+E164" is the only sign in
+    # a webhook that the contact is on WhatsApp (and so has a 24 h window).
+    contact_source_id: str | None = Field(default=None, max_length=255)
     status: str | None = Field(default=None, max_length=16, index=True)
     assignee_id: int | None = Field(default=None, sa_type=BigInteger)
     assignee_type: str | None = Field(default=None, max_length=16)

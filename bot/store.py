@@ -134,6 +134,7 @@ def conversation_changes(row: Conversation, data: ConversationData) -> dict[str,
     facts: dict[str, Any] = {
         "inbox_id": data.inbox_id,
         "channel": data.channel,
+        "contact_source_id": data.contact_source_id[:255] if data.contact_source_id else None,
         "chatwoot_created_at": data.created_at,
         "contact_id": data.contact.id if data.contact else None,
     }

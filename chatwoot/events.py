@@ -83,6 +83,7 @@ class ConversationData:
     channel: str | None
     status: str | None
     contact: ContactData | None
+    contact_source_id: str | None
     assignee_id: int | None
     assignee_type: str | None
     assignee_name: str | None
@@ -291,6 +292,7 @@ def _conversation(raw: dict[str, Any], account_id: int) -> ConversationData:
         channel=_str(raw.get("channel")),
         status=_str(raw.get("status")),
         contact=contact,
+        contact_source_id=_str(contact_inbox.get("source_id")),
         assignee_id=_int(assignee.get("id")),
         assignee_type=_str(meta.get("assignee_type")) or _assignee_type(assignee),
         assignee_name=_str(assignee.get("name")),

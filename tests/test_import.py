@@ -228,9 +228,12 @@ def test_rest_history_parses_exactly_like_the_webhook(standin: ChatwootStandin) 
     webhook = events.parse_event(body).conversation
     assert webhook is not None
     # REST shows the last message of any kind (``messages.last``), a webhook the last public
-    # one (``messages.chat.last``): the only field allowed to differ.
+    # one (``messages.chat.last``); only webhooks carry the contact_inbox. Nothing else may
+    # differ.
     assert listed.conversation == dataclasses.replace(
-        webhook, last_message_status=listed.conversation.last_message_status
+        webhook,
+        last_message_status=listed.conversation.last_message_status,
+        contact_source_id=None,
     )
     assert listed.conversation.last_message_status == (conversation.messages[-1].id, "sent")
 

@@ -27,10 +27,15 @@ def test_meta_channels_close_24_hours_after_the_customers_last_message(
     assert result.closes_at == LAST + timedelta(hours=24)
 
 
-@pytest.mark.parametrize("channel", ["Channel::WebWidget", "Channel::Email", "Channel::Api", None])
-def test_web_email_and_api_have_no_window(channel: str | None) -> None:
+@pytest.mark.parametrize("channel", ["Channel::WebWidget", "Channel::Email", "Channel::Api"])
+def test_web_email_and_api_have_no_window(channel: str) -> None:
     result = window(channel, LAST, LAST + timedelta(days=30))
-    assert result.open and result.closes_at is None
+    assert result.open and result.closes_at is None and result.known
+
+
+def test_no_channel_at_all_fails_closed() -> None:
+    result = window(None, LAST, LAST + timedelta(hours=25))
+    assert not result.open and not result.known
 
 
 def test_whatsapp_outside_the_window_says_a_template_is_needed() -> None:

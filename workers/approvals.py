@@ -13,7 +13,6 @@ from workers import drafts, handoffs, notes, notify, outbox, takeover
 from workers.commands import Command
 from workers.replies import ReplyDeps, deliver
 from workers.text import join_bubbles, normalised_distance, split_bubbles
-from workers.windows import window
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +128,9 @@ def _handoff(
 def _window_closed(session: Session, conversation_id: int, deps: ReplyDeps) -> str | None:
     """Why a free-form message can't go out now, or None if it can."""
     conversation = session.get(Conversation, conversation_id)
-    channel = conversation.channel if conversation else None
-    last = drafts.last_customer_message_at(session, conversation_id)
-    result = window(channel, last, deps.now())
+    if conversation is None:
+        return None
+    result = drafts.conversation_window(session, conversation, deps.now())
     return None if result.open else result.reason
 
 

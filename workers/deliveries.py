@@ -23,6 +23,7 @@ from chatwoot.events import SenderKind, parse_event
 from workers import commands, outbox
 from workers.dispatch import delivery_job_id, enqueue_delivery, is_pending
 from workers.gate import may_answer
+from workers.windows import channel_name
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ def route(
     if delivery.event != "message_created":
         return []
     if message.sender_kind is SenderKind.CUSTOMER and not message.private:
+        _warn_unknown_channel(conversation)
         autonomy = inbox_autonomy(session, conversation.inbox_id or 0, config)
         verdict = may_answer(
             message_type=message.message_type,
@@ -153,6 +155,24 @@ def route(
         if command is not None:
             return [RunCommand(conversation.id, command, message.id, message.sender_id)]
     return []
+
+
+_UNKNOWN_CHANNEL_LOGGED: set[int] = set()
+
+
+def _warn_unknown_channel(conversation: Conversation) -> None:
+    """Say once per inbox (and process) that its channel fails closed."""
+    name, known = channel_name(conversation.channel, conversation.contact_source_id)
+    inbox = conversation.inbox_id or 0
+    if known or inbox in _UNKNOWN_CHANNEL_LOGGED:
+        return
+    _UNKNOWN_CHANNEL_LOGGED.add(inbox)
+    log.warning(
+        "inbox %s is on %s: Wingman doesn't know its messaging window, so it writes drafts "
+        "only (never autopilot) and treats the window as 24 hours",
+        inbox,
+        name,
+    )
 
 
 _NOT_SERVED_LOGGED: set[int] = set()

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.models import Conversation, Draft, DraftMessage, Message, OutboxItem
-from workers.windows import WINDOWED, window
+from workers.windows import Window, window
 
 LIVE = ("pending", "sent", "edited")
 DECIDED_LIVE = ("sent", "edited")
@@ -77,6 +77,19 @@ def last_customer_message_at(session: Session, conversation_id: int) -> datetime
         .order_by(col(Message.created_at).desc())
     ).first()
     return min(row) if row else None
+
+
+def conversation_window(session: Session, conversation: Conversation, now: datetime) -> Window:
+    """The conversation's messaging window now: its channel, the contact's channel id,
+    Chatwoot's latest ``can_reply``, and the customer's last message."""
+    assert conversation.id is not None
+    return window(
+        conversation.channel,
+        last_customer_message_at(session, conversation.id),
+        now,
+        source_id=conversation.contact_source_id,
+        can_reply=conversation.can_reply,
+    )
 
 
 def history(session: Session, conversation_id: int) -> list[Message]:
@@ -148,10 +161,7 @@ def expire_closed_windows(session: Session, *, now: datetime) -> list[Draft]:
     """Pending drafts that can no longer be sent inside their channel's window: expired."""
     expired = []
     for draft, conversation in pending_with_conversations(session):
-        if conversation.channel not in WINDOWED:
-            continue
-        last = last_customer_message_at(session, draft.conversation_id)
-        if not window(conversation.channel, last, now).open:
+        if not conversation_window(session, conversation, now).open:
             retire(session, draft, "expired", now=now)
             expired.append(draft)
     return expired

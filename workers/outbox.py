@@ -41,8 +41,7 @@ from bot.store import dialect_insert
 from chatwoot.errors import ChatwootError
 from chatwoot.types import ChatwootMessage, ConversationSnapshot
 from workers import notes
-from workers.drafts import last_customer_message_at
-from workers.windows import window
+from workers.drafts import conversation_window
 
 log = logging.getLogger(__name__)
 
@@ -348,9 +347,7 @@ def deliver(
 
 
 def _window_closed(session: Session, conversation: Conversation, now: datetime) -> str | None:
-    assert conversation.id is not None
-    last = last_customer_message_at(session, conversation.id)
-    result = window(conversation.channel, last, now)
+    result = conversation_window(session, conversation, now)
     return None if result.open else result.reason
 
 

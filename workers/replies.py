@@ -45,7 +45,6 @@ from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply, Turn
 from workers.playbook import arm_text, knowledge_text, system_text
 from workers.text import join_bubbles
-from workers.windows import window
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +234,10 @@ def _gather(
         hint=hint,
         cache_ttl=cast(CacheTTL, deps.cache_ttl),
     )
-    last = drafts.last_customer_message_at(session, conversation_id)
+    channel_window = drafts.conversation_window(session, conversation, deps.now())
+    if not channel_window.known and autonomy is Autonomy.AUTOPILOT:
+        # A channel Wingman doesn't know fails closed: a rep sends, never the bot alone.
+        autonomy = Autonomy.DRAFT
     return _Work(
         conversation.display_id,
         inbox,
@@ -244,7 +246,7 @@ def _gather(
         mention_for(conversation, inbox),
         knowledge=knowledge.text,
         autonomy=autonomy,
-        window_open=window(conversation.channel, last, deps.now()).open,
+        window_open=channel_window.open,
         arm_id=arm.id if arm else None,
         price_floor=Decimal(arm.price_floor) if arm and arm.price_floor else None,
         price_ceiling=Decimal(arm.price_ceiling) if arm and arm.price_ceiling else None,
@@ -497,8 +499,8 @@ def remind(
         if stage == 0:
             continue
         inbox = deps.config.inbox(conversation.inbox_id or 0)
-        last = drafts.last_customer_message_at(session, conversation.id)
-        if not reminders.may_remind_now(inbox, window(conversation.channel, last, now), now):
+        channel_window = drafts.conversation_window(session, conversation, now)
+        if not reminders.may_remind_now(inbox, channel_window, now):
             continue  # waits for the morning
         note = reminders.reminder(
             draft.id,
