@@ -259,7 +259,7 @@ class Handoff(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id", index=True)
     # customer_asked | upset | ready_to_pay | missing_knowledge | claude_failed |
-    # not_configured | rep_command | autonomy_off | spend_cap | send_failed
+    # not_configured | rep_command | autonomy_off | spend_cap | send_failed | overdue
     reason: str = Field(max_length=32, index=True)
     note: str | None = Field(default=None, sa_column=Column(Text))
     draft_id: int | None = Field(default=None, foreign_key="drafts.id")

@@ -40,8 +40,8 @@ by name. In order:
   ``handoff_rate_customer_asked``, ``handoff_rate_upset``, ``handoff_rate_ready_to_pay``,
   ``handoff_rate_missing_knowledge``, ``handoff_rate_claude_failed``,
   ``handoff_rate_not_configured``, ``handoff_rate_rep_command``,
-  ``handoff_rate_autonomy_off``, ``handoff_rate_spend_cap``, ``handoff_rate_send_failed``:
-  per conversation, by reason.
+  ``handoff_rate_autonomy_off``, ``handoff_rate_spend_cap``, ``handoff_rate_send_failed``,
+  ``handoff_rate_overdue``: per conversation, by reason.
 - ``guardrail_checked_drafts``: drafts with guardrail results; ``guardrail_failed_drafts``:
   drafts that failed any check; ``guardrail_failed_prices``, ``guardrail_failed_links``,
   ``guardrail_failed_length``, ``guardrail_failed_leaks``: drafts that failed each check.

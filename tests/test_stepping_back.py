@@ -238,7 +238,7 @@ def test_after_redis_is_flushed_the_sweeper_still_produces_exactly_one_draft(
         ("skipped", 0),
         ("muted", 0),
         ("public_reply", 0),
-        ("too_old", 0),
+        ("too_old", 1),  # handed to the team, not drafted: see the next test
     ],
 )
 def test_what_the_sweeper_rescues(loop: Loop, redis_conn: Any, setup: str, rescued: int) -> None:
@@ -259,3 +259,22 @@ def test_what_the_sweeper_rescues(loop: Loop, redis_conn: Any, setup: str, rescu
     redis_conn.flushdb()
     loop.clock.t = T0 + (4000 if setup == "too_old" else MAX_WAIT + 1)
     assert sweep(loop) == rescued
+
+
+def test_a_message_left_unanswered_past_the_sweepers_reach_goes_to_the_team(
+    loop: Loop, redis_conn: Any
+) -> None:
+    """A worker or Redis outage longer than REPLY_SWEEP_MAX_AGE_SECONDS: too late for a bot
+    reply, but never left without an answer or a human."""
+    loop.configure('[inboxes.12]\non_duty_agent = { id = 30, name = "Lena Vogt" }\n')
+    loop.customer_says("Does it fit two?", at=T0)
+    redis_conn.flushdb()  # the timer is lost, and nothing runs for over an hour
+    loop.clock.t = T0 + 3601
+    assert sweep(loop) == 1
+    loop.run()
+    assert loop.composer.prompts == []
+    assert loop.handoff_reasons() == ["overdue"]
+    assert loop.fake.statuses == ["open"]
+    note = loop.fake.notes()[-1]
+    assert "could not answer within 60 minutes" in note and "Does it fit two?" in note
+    assert sweep(loop) == 0  # open now: a human has it

@@ -25,6 +25,7 @@ REASONS = (
     "autonomy_off",
     "spend_cap",
     "send_failed",
+    "overdue",
 )
 
 
@@ -40,10 +41,13 @@ def hand_off(
     draft_id: int | None = None,
     actor: int | None = None,
     assign: bool = True,
-) -> None:
-    """Record the handoff and queue what Chatwoot must do, under ``key`` (idempotent)."""
+) -> bool:
+    """Record the handoff and queue what Chatwoot must do, under ``key``; a second call with
+    the same key does nothing. Returns whether this call handed off."""
     if reason not in REASONS:
         raise ValueError(f"unknown handoff reason {reason!r}; expected one of {REASONS}")
+    if outbox.exists(session, f"{key}:open"):
+        return False
     session.add(
         Handoff(
             conversation_id=conversation_id,
@@ -64,7 +68,7 @@ def hand_off(
     elif assign and inbox.on_duty_team is not None:
         target = f"team:{inbox.on_duty_team.id}"
     else:
-        return
+        return True
     outbox.add(
         session,
         key=f"{key}:assign",
@@ -73,3 +77,4 @@ def hand_off(
         action="assign",
         now=now,
     )
+    return True

@@ -563,13 +563,22 @@ def own_echo(action: OwnEcho, deps: ReplyDeps) -> None:
         deliver(action.conversation_id, deps)
 
 
-def hand_over(conversation_id: int, deps: ReplyDeps, *, reason: str, key: str) -> None:
-    """Hand a conversation to humans with no note or assignment (autonomy off)."""
+def hand_over(
+    conversation_id: int, deps: ReplyDeps, *, reason: str, key: str, why: str | None = None
+) -> None:
+    """Hand a conversation to humans. Without ``why`` (autonomy off) there is no note and no
+    assignment; with it, a note for the rep or on-duty agent and the inbox's assignment."""
     with session_scope(deps.engine) as session:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:
             return
         inbox = deps.config.inbox(conversation.inbox_id or 0)
+        note = None
+        if why is not None:
+            waiting = drafts.waiting_messages(session, conversation_id)
+            note = notes.handoff_note(why, None, waiting)
+            mention = mention_for(conversation, inbox)
+            note = f"{mention} {note}" if mention else note
         handoffs.hand_off(
             session,
             conversation_id,
@@ -577,7 +586,8 @@ def hand_over(conversation_id: int, deps: ReplyDeps, *, reason: str, key: str) -
             key=key,
             now=deps.now(),
             inbox=inbox,
-            assign=False,
+            note=note,
+            assign=why is not None,
         )
         display_id = conversation.display_id
     deps.notify(notify.notice("handoff", at=deps.now(), conversation=display_id, reason=reason))

@@ -32,6 +32,9 @@ class Rescue:
     conversation_id: int
     display_id: int
     first_waiting: datetime  # Wingman's receive time of the oldest unanswered message
+    # Even the newest unanswered message is older than the sweeper's reach: too late for a
+    # bot reply, so the conversation goes to a human instead.
+    overdue: bool = False
 
 
 def unanswered(
@@ -45,9 +48,11 @@ def unanswered(
 ) -> list[Rescue]:
     """Conversations the bot should answer whose customer messages nobody has answered.
 
-    Only messages that arrived by webhook (not by import), within ``max_age``, older than
-    ``max_wait``, not covered by a pending or answering draft, and with no human's reply
-    after them. Whether a job is already queued or running is the caller's check (Redis).
+    Only messages that arrived by webhook (not by import), not covered by a pending or
+    answering draft, and with no human's reply after them, in conversations the bot may
+    act in. A conversation is rescued once its oldest such message is older than
+    ``max_wait``; it is overdue once even its newest is older than ``max_age`` (after an
+    outage, say). Whether a job is already queued or running is the caller's check (Redis).
     """
     candidates = session.exec(
         select(Message, Conversation)
@@ -57,18 +62,21 @@ def unanswered(
             Message.message_type == "incoming",
             col(Message.private).is_(False),
             Message.origin == "webhook",
-            Message.received_at >= now - max_age,
-            Message.received_at <= now - max_wait,
             Conversation.status == "pending",
             col(Message.id).not_in(drafts.covered_by(ANSWERING)),
             ~drafts.human_replied_after(),
         )
         .order_by(col(Message.received_at))
     ).all()
-    rescues: dict[int, Rescue] = {}
+    waiting: dict[int, tuple[Conversation, datetime, datetime]] = {}
     for message, conversation in candidates:
         assert conversation.id is not None
-        if conversation.id in rescues or not serves(conversation.account_id):
+        oldest = waiting[conversation.id][1] if conversation.id in waiting else message.received_at
+        waiting[conversation.id] = (conversation, oldest, message.received_at)
+    rescues = []
+    for conversation, oldest, newest in waiting.values():
+        assert conversation.id is not None
+        if oldest > now - max_wait or not serves(conversation.account_id):
             continue
         if not bot_may_act(
             status=conversation.status,
@@ -76,7 +84,6 @@ def unanswered(
             muted=conversation.bot_muted,
         ).answer:
             continue
-        rescues[conversation.id] = Rescue(
-            conversation.id, conversation.display_id, message.received_at
-        )
-    return list(rescues.values())
+        overdue = newest < now - max_age
+        rescues.append(Rescue(conversation.id, conversation.display_id, oldest, overdue))
+    return rescues

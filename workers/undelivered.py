@@ -41,7 +41,7 @@ def hand_off_refused(
             error=item.last_error or "refused",
             text=draft.sent_text if draft is not None and draft.sent_text else item.content,
         )
-        handoffs.hand_off(
+        handled |= handoffs.hand_off(
             session,
             conversation_id,
             reason="send_failed",
@@ -51,5 +51,4 @@ def hand_off_refused(
             note=f"{mention} {note}" if mention else note,
             draft_id=item.draft_id,
         )
-        handled = True
     return handled
