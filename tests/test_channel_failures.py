@@ -69,3 +69,19 @@ def test_a_bubble_chatwoot_refused_for_good_is_handed_to_a_human(world: World) -
     assert draft.state == "undelivered"
     assert world.chatwoot(conversation)["status"] == "open"
     assert "422" in world.notes(conversation)[-1]
+
+
+def test_a_draft_note_chatwoot_refused_hands_the_customer_to_a_human(world: World) -> None:
+    """Found by the simulation: no rep ever saw the draft, so nobody would answer."""
+    world.configure(ON_DUTY)
+    world.composer.add(Reply(bubbles=["Yes, it fits two."]))
+    conversation, _ = world.customer_says("Does the Trail Tent 2P fit two?")
+    world.deliver()
+    world.fail("/messages", method="POST", status=422)  # the draft note
+    world.advance(DEBOUNCE + 1)
+    world.run()
+    world.settle()
+    [draft] = world.drafts()
+    assert draft.state == "failed" and "422" in (draft.failure or "")
+    assert world.chatwoot(conversation)["status"] == "open"
+    assert "Chatwoot refused to show it" in world.notes(conversation)[-1]

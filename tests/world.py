@@ -66,6 +66,17 @@ class Clock:
         return datetime.fromtimestamp(self.t, UTC)
 
 
+class QuietWorker(WingmanSimpleWorker):
+    """The in-process worker without RQ's pub/sub listener (remote stop and kill commands),
+    which nothing here sends: a burst then costs no subscribe and unsubscribe."""
+
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
+
+
 class World:
     def __init__(
         self,
@@ -83,7 +94,7 @@ class World:
         self.engine, self.queue = services.engine, services.queue
         self.config_file = config_file
         self.http = requests.Session()
-        self.worker = WingmanSimpleWorker(
+        self.worker = QuietWorker(
             [self.queue], connection=self.queue.connection, serializer=JSONSerializer
         )
         # Every webhook answer Wingman gave: (event, HTTP status).

@@ -98,3 +98,11 @@ def undelivered_note(*, draft_id: int | None, error: str, text: str) -> str:
         "answer them yourself (on WhatsApp, outside the 24-hour window only an approved "
         f"template reaches them).\n\n{defang(text)}"
     )
+
+
+def unposted_draft_note(*, draft_id: int | None, error: str) -> str:
+    """A draft no rep could see, because Chatwoot refused its note."""
+    return (
+        f"⚠️ Wingman wrote draft D{draft_id} but Chatwoot refused to show it "
+        f"({defang(error)}). Handed to the team: please answer the customer yourself."
+    )

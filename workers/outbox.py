@@ -204,16 +204,20 @@ def channel_refused(
     return None
 
 
-def refused_public(session: Session, conversation_id: int) -> list[OutboxItem]:
-    """Public messages the customer never got: Chatwoot refused them for good, or the
-    channel did after Chatwoot accepted them."""
+def refused(session: Session, conversation_id: int) -> list[OutboxItem]:
+    """Messages a customer's answer depended on that never got through: public messages
+    Chatwoot refused for good or the channel refused after Chatwoot accepted them, and
+    draft notes Chatwoot refused (no rep ever saw the draft)."""
     query = select(OutboxItem).where(
         OutboxItem.conversation_id == conversation_id,
         col(OutboxItem.state).in_(("failed", "undelivered")),
-        col(OutboxItem.private).is_(False),
         col(OutboxItem.action).in_(MESSAGES),
     )
-    return list(session.exec(query.order_by(col(OutboxItem.id))))
+    return [
+        item
+        for item in session.exec(query.order_by(col(OutboxItem.id)))
+        if not item.private or (item.draft_id is not None and item.key.endswith(":note"))
+    ]
 
 
 def exists(session: Session, key: str) -> bool:
