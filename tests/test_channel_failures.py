@@ -85,3 +85,25 @@ def test_a_draft_note_chatwoot_refused_hands_the_customer_to_a_human(world: Worl
     assert draft.state == "failed" and "422" in (draft.failure or "")
     assert world.chatwoot(conversation)["status"] == "open"
     assert "Chatwoot refused to show it" in world.notes(conversation)[-1]
+
+
+def test_after_handing_off_the_bot_stays_silent_before_chatwoots_status_echo(
+    world: World,
+) -> None:
+    """Found by the simulation: until Chatwoot's status webhook arrived, the conversation
+    still looked pending, and the sweeper had the bot answer again after its own handoff."""
+    world.configure(ON_DUTY + 'autonomy = "autopilot"\n')
+    world.composer.add(Reply(bubbles=["Yes, it fits two."]))
+    conversation, _ = world.customer_says("Does the Trail Tent 2P fit two?")
+    world.deliver()
+    world.fail("/messages", method="POST", status=422)  # the bubble: handed to a human
+    world.advance(DEBOUNCE + 1)
+    world.run()
+    assert world.chatwoot(conversation)["status"] == "open"
+    world.held()  # Chatwoot's status webhooks never arrive
+    world.advance(300)  # the sweeper finds the customer's question unanswered
+    world.run()
+    world.periodic()
+    world.run()
+    assert len(world.composer.prompts) == 1
+    assert world.public(conversation) == []

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.config import InboxConfig
-from bot.models import Handoff
+from bot.models import Conversation, Handoff
 from workers import outbox
 
 REASONS = (
@@ -48,6 +48,13 @@ def hand_off(
         raise ValueError(f"unknown handoff reason {reason!r}; expected one of {REASONS}")
     if outbox.exists(session, f"{key}:open"):
         return False
+    conversation = session.get(Conversation, conversation_id, with_for_update=True)
+    if conversation is not None and not conversation.bot_muted:
+        # Silent from now on, not from when Chatwoot's status change comes back as a
+        # webhook (late, or never): until then the conversation still looks pending.
+        # Like a takeover, /bot on or the customer reopening a resolved chat lifts it.
+        conversation.bot_muted, conversation.bot_muted_reason = True, "handoff"
+        conversation.bot_muted_at = now
     session.add(
         Handoff(
             conversation_id=conversation_id,
