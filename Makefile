@@ -4,13 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fix bench demo report install clean
+.PHONY: run test soak lint fix bench demo report install clean
 
 run: install
 	$(BIN)/python -m workers.supervisor
 
 test: install
 	$(BIN)/python -m pytest $(ARGS)
+
+# The randomized simulation, long: SIM_STEPS steps per database (10,000 unless set), from
+# SIM_SEED; a failure is shrunk and kept under tests/simulation_regressions/.
+soak: install
+	SIM_STEPS=$${SIM_STEPS:-10000} $(BIN)/python -m pytest -p no:cacheprovider -q \
+		tests/test_simulation.py -k keeps_every_promise $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .
