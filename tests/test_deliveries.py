@@ -143,3 +143,23 @@ def test_prune_keeps_recent_and_unprocessed(engine: Engine) -> None:
     assert delivery(engine, recent) is not None
     with Session(engine) as session:
         assert session.exec(select(Message)).first() is not None  # messages stay
+
+
+def test_a_job_whose_hash_expires_right_after_the_fetch_is_not_pending(
+    queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finished job's hash expires with its result TTL; the sweeper must not fail on it."""
+    from rq.job import Job
+
+    from workers.dispatch import is_pending
+
+    queue.enqueue("workers.jobs.prune_deliveries", job_id="delivery-7")
+    fetch = Job.fetch
+
+    def fetch_then_expire(job_id: str, **kwargs: Any) -> Job:
+        job = fetch(job_id, **kwargs)
+        queue.connection.delete(job.key)
+        return job
+
+    monkeypatch.setattr(Job, "fetch", fetch_then_expire)
+    assert is_pending(queue, "delivery-7") is False

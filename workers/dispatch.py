@@ -6,7 +6,7 @@ import logging
 
 from redis.exceptions import RedisError
 from rq import Queue
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ def is_pending(queue: Queue, job_id: str) -> bool:
     """True while a job with this id is queued, scheduled or running."""
     try:
         job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
-    except NoSuchJobError:
+        # A finished job's hash expires with its result TTL, possibly right after the fetch.
+        return job.get_status() in PENDING_STATES
+    except (NoSuchJobError, InvalidJobOperation):
         return False
-    return job.get_status() in PENDING_STATES
