@@ -248,6 +248,9 @@ class OutboxItem(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     attempt_started_at: datetime | None = _ts()
+    # While set (and younger than the lease), a worker is asking Chatwoot whether an
+    # earlier attempt of unknown fate landed; nobody else acts on the item meanwhile.
+    checked_at: datetime | None = _ts()
     sent_at: datetime | None = _ts()
 
 

@@ -56,7 +56,7 @@ from chatwoot.client import ChatwootClient
 from standins.chatwoot_state import INCOMING, OUTGOING
 from standins.chatwoot_webhooks import Delivery
 from tests.world import DEBOUNCE, MAX_WAIT, REP, World
-from workers import guardrails, jobs, outbox, runtime
+from workers import guardrails, jobs, outbox, posting, runtime
 from workers.debounce import ReplyTimer
 from workers.llm import ComposerError, Prompt, Reply
 from workers.llm import Handoff as ModelHandoff
@@ -685,7 +685,7 @@ class Sim:
             for delivery in self.pending:
                 self._post(delivery)
             self.pending = []
-            self._step_advance(MAX_WAIT + outbox.SETTLE_GRACE_SECONDS + 2, True)
+            self._step_advance(MAX_WAIT + posting.SETTLE_GRACE_SECONDS + 2, True)
             self.pending += world.held()
             if not self.pending and not self._unsettled():
                 return

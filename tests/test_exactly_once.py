@@ -8,8 +8,17 @@ conversation's last message and, with a user token, the message list.
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
+
+import requests
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from chatwoot.client import ChatwootClient
 from tests.world import DEBOUNCE, World
-from workers import outbox
+from workers import outbox, posting
 from workers.llm import Reply
 
 
@@ -83,7 +92,7 @@ def test_with_a_user_token_a_502_that_created_nothing_is_posted_once_after_the_g
     world.advance(5)
     world.run()
     assert bubbles_of(world, conversation) == []  # within the grace: a proxy may still be on it
-    world.advance(outbox.SETTLE_GRACE_SECONDS)
+    world.advance(posting.SETTLE_GRACE_SECONDS)
     world.run()
     world.settle()
     assert bubbles_of(world, conversation) == ["Yes, two standard pads fit."]
@@ -98,7 +107,7 @@ def test_without_a_user_token_an_unknowable_post_goes_to_the_rep_and_never_twice
     world.run()
     world.customer_says("Hello?", conversation=conversation)
     world.settle()
-    world.advance(outbox.SETTLE_GRACE_SECONDS + 5)
+    world.advance(posting.SETTLE_GRACE_SECONDS + 5)
     world.run()
     world.settle()
     assert bubbles_of(world, conversation) == []
@@ -115,7 +124,7 @@ def test_a_late_echo_settles_an_uncertain_post_as_sent(world: World) -> None:
     echo = world.held()
     world.customer_says("Hello?", conversation=conversation)
     world.settle()
-    world.advance(outbox.SETTLE_GRACE_SECONDS + 5)
+    world.advance(posting.SETTLE_GRACE_SECONDS + 5)
     world.run()
     world.settle()
     [item] = [i for i in world.outbox() if ":bubble:" in i.key]
@@ -125,3 +134,51 @@ def test_a_late_echo_settles_an_uncertain_post_as_sent(world: World) -> None:
     [item] = [i for i in world.outbox() if ":bubble:" in i.key]
     assert item.state == "sent" and item.chatwoot_message_id is not None
     assert bubbles_of(world, conversation) == ["Yes, two standard pads fit."]
+
+
+def can_write(engine: Engine) -> bool:
+    """Whether another connection could write now: no transaction of the worker holds
+    SQLite's write lock, or a row lock on the outbox in PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        probe = sqlite3.connect(str(engine.url.database), timeout=0.05)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
+    with engine.connect() as connection:
+        try:
+            connection.execute(text("SELECT id FROM outbox FOR UPDATE NOWAIT")).all()
+            return True
+        except OperationalError:
+            return False
+        finally:
+            connection.rollback()
+
+
+def test_no_database_lock_is_held_while_chatwoot_is_called(world: World) -> None:
+    """On SQLite a held write lock would keep webhooks waiting, and Chatwoot gives them 5 s."""
+    probes: list[bool] = []
+
+    class Probing(requests.Session):
+        def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            probes.append(can_write(world.engine))
+            return super().request(method, url, *args, **kwargs)
+
+    settings = world.services.settings
+    assert settings.chatwoot_url is not None
+    world.deps.chatwoot = ChatwootClient(
+        settings.chatwoot_url, None, settings.chatwoot_bot_token, session=Probing()
+    )
+    conversation = approved(world, "Yes, two standard pads fit.")
+    world.fail("/messages", method="POST", status=504, apply=True)
+    world.deliver()  # posts the bubble: 504, fate unknown
+    world.run()
+    world.held()
+    world.advance(5)
+    world.run()  # asks Chatwoot (show-conversation), which shows it
+    assert bubbles_of(world, conversation) == ["Yes, two standard pads fit."]
+    assert len(probes) >= 3 and all(probes), probes

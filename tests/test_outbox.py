@@ -13,7 +13,7 @@ from bot.models import Conversation, OutboxItem
 from chatwoot.client import ChatwootClient
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
 from tests.conftest import load_event, store_event
-from workers import outbox
+from workers import outbox, posting
 
 T0 = datetime(2026, 6, 18, 9, 20, tzinfo=UTC)
 
@@ -74,8 +74,8 @@ def test_items_go_out_in_order_once(
     conv = conversation(engine)
     queue_items(engine, conv, "Hi Maya!", "Yes, two pads fit.")
     queue_items(engine, conv, "Hi Maya!", "Yes, two pads fit.")  # same keys: ignored
-    assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 2
-    assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 0
+    assert posting.deliver_pending(engine, conv, client, now=Clock()) == 2
+    assert posting.deliver_pending(engine, conv, client, now=Clock()) == 0
     assert fake.public() == ["Hi Maya!", "Yes, two pads fit."]
     assert [i.state for i in items(engine)] == ["sent", "sent"]
     assert all(i.chatwoot_message_id for i in items(engine))
@@ -89,10 +89,10 @@ def test_a_rate_limited_post_is_retried_and_sends_once(
     queue_items(engine, conv, "Hi Maya!", "Second bubble")
     fake.fail_next = [429]
     with pytest.raises(outbox.RetryLater):
-        outbox.deliver_pending(engine, conv, client, now=Clock())
+        posting.deliver_pending(engine, conv, client, now=Clock())
     assert fake.public() == []  # bubble 2 never overtakes bubble 1
     assert [i.state for i in items(engine)] == ["pending", "pending"]
-    assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 2
+    assert posting.deliver_pending(engine, conv, client, now=Clock()) == 2
     assert fake.public() == ["Hi Maya!", "Second bubble"]
     assert items(engine)[0].attempts == 2
 
@@ -103,7 +103,7 @@ def test_a_permanent_failure_is_not_retried(
     conv = conversation(engine)
     queue_items(engine, conv, "Hi")
     fake.fail_next = [422]
-    outbox.deliver_pending(engine, conv, client, now=Clock())
+    posting.deliver_pending(engine, conv, client, now=Clock())
     assert items(engine)[0].state == "failed" and "422" in (items(engine)[0].last_error or "")
 
 
@@ -118,13 +118,13 @@ def test_killed_after_chatwoots_200_is_not_sent_twice_when_chatwoot_shows_it(
     queue_items(engine, conv, "Hi Maya!")
     clock = Clock()
     with pytest.raises(Killed):
-        outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+        posting.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
     assert items(engine)[0].state == "sending"
     # Within the lease another worker may still be on it: leave it alone, retry later.
     with pytest.raises(outbox.RetryLater):
-        outbox.deliver_pending(engine, conv, client, now=clock)
-    clock.now += timedelta(seconds=outbox.LEASE_SECONDS + 1)
-    assert outbox.deliver_pending(engine, conv, client, now=clock) == 1
+        posting.deliver_pending(engine, conv, client, now=clock)
+    clock.now += timedelta(seconds=posting.LEASE_SECONDS + 1)
+    assert posting.deliver_pending(engine, conv, client, now=clock) == 1
     assert fake.public() == ["Hi Maya!"]  # posted once
     assert items(engine)[0].chatwoot_message_id == fake.posted[0]["id"]
 
@@ -136,15 +136,15 @@ def test_killed_after_200_uses_the_stored_echo_first(
     queue_items(engine, conv, "Hi Maya!")
     clock = Clock()
     with pytest.raises(Killed):
-        outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+        posting.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
     echo = load_event("message_created_outgoing_bot")
     echo["id"], echo["content"] = 918999, "Hi Maya!"
     echo["content_attributes"] = {outbox.MARKER: outbox.marker(items(engine)[0])}
     echo["created_at"] = (T0 + timedelta(seconds=1)).isoformat()
     store_event(engine, echo, key="echo", received_at=T0)
     fake.last_public = None  # Chatwoot can't be asked: the echo must be enough
-    clock.now += timedelta(seconds=outbox.LEASE_SECONDS + 1)
-    assert outbox.deliver_pending(engine, conv, client, now=clock) == 1
+    clock.now += timedelta(seconds=posting.LEASE_SECONDS + 1)
+    assert posting.deliver_pending(engine, conv, client, now=clock) == 1
     assert fake.public() == ["Hi Maya!"]
     assert items(engine)[0].chatwoot_message_id == 918999
 
@@ -156,10 +156,10 @@ def test_when_still_uncertain_it_tells_the_rep_instead_of_reposting(
     queue_items(engine, conv, "Hi Maya!")
     clock = Clock()
     with pytest.raises(Killed):
-        outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+        posting.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
     fake.last_public = None  # no echo stored, and Chatwoot's last message isn't ours
-    clock.now += timedelta(seconds=outbox.LEASE_SECONDS + 1)
-    outbox.deliver_pending(engine, conv, client, now=clock)
+    clock.now += timedelta(seconds=posting.LEASE_SECONDS + 1)
+    posting.deliver_pending(engine, conv, client, now=clock)
     assert fake.public() == ["Hi Maya!"]  # the original POST only
     [note] = fake.notes()
     assert "may not have sent" in note and "Hi Maya!" in note
@@ -173,9 +173,9 @@ def test_a_private_note_of_unknown_fate_is_posted_again(
     queue_items(engine, conv, "Draft D1 …", private=True)
     clock = Clock()
     with pytest.raises(Killed):
-        outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
-    clock.now += timedelta(seconds=outbox.LEASE_SECONDS + 1)
-    assert outbox.deliver_pending(engine, conv, client, now=clock) == 1
+        posting.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+    clock.now += timedelta(seconds=posting.LEASE_SECONDS + 1)
+    assert posting.deliver_pending(engine, conv, client, now=clock) == 1
     assert fake.notes() == ["Draft D1 …", "Draft D1 …"]  # seen by reps only
     assert fake.public() == []
 
@@ -188,7 +188,7 @@ def test_status_items_set_the_status(
         outbox.add(
             session, key="handoff:1", conversation_id=conv, content="open", action="status", now=T0
         )
-    assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 1
+    assert posting.deliver_pending(engine, conv, client, now=Clock()) == 1
     assert fake.statuses == ["open"]
 
 
@@ -201,9 +201,9 @@ def test_a_timeout_after_chatwoot_saved_it_settles_at_once_and_the_rest_follow(
     queue_items(engine, conv, "One", "Two", "Three")
     fake.lose_answers = 1
     with pytest.raises(outbox.RetryLater):
-        outbox.deliver_pending(engine, conv, client, now=Clock())
+        posting.deliver_pending(engine, conv, client, now=Clock())
     assert items(engine)[0].state == "unknown"
-    assert outbox.deliver_pending(engine, conv, client, now=Clock()) == 3
+    assert posting.deliver_pending(engine, conv, client, now=Clock()) == 3
     assert fake.public() == ["One", "Two", "Three"]
 
 
@@ -214,9 +214,9 @@ def test_busy_asks_for_a_retry_instead_of_going_quiet(
     queue_items(engine, conv, "One", "Two")
     clock = Clock()
     with pytest.raises(Killed):
-        outbox.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+        posting.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
     with pytest.raises(outbox.RetryLater):  # still within the lease: come back later
-        outbox.deliver_pending(engine, conv, client, now=clock)
+        posting.deliver_pending(engine, conv, client, now=clock)
 
 
 def test_the_sweep_finds_conversations_with_old_unsent_items(engine: Engine) -> None:

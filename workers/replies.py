@@ -35,6 +35,7 @@ from workers import (
     notes,
     notify,
     outbox,
+    posting,
     reminders,
     spend,
     takeover,
@@ -144,7 +145,7 @@ def deliver(conversation_id: int, deps: ReplyDeps, *, attempt: int = 0) -> None:
         return
     for _ in range(2):
         try:
-            outbox.deliver_pending(
+            posting.deliver_pending(
                 deps.engine, conversation_id, deps.chatwoot, now=deps.now, pause=deps.pause
             )
         except outbox.RetryLater:
