@@ -39,7 +39,9 @@ def ok(
     *,
     usage: dict[str, Any] | None = None,
     stop_reason: str = "end_turn",
+    before: tuple[dict[str, Any], ...] = (),
 ) -> httpx2.Response:
+    """A Messages API answer: ``before`` are the blocks ahead of the text (thinking)."""
     return httpx2.Response(
         200,
         headers={"request-id": "req_abc"},
@@ -48,7 +50,7 @@ def ok(
             "type": "message",
             "role": "assistant",
             "model": MODEL,
-            "content": [{"type": "text", "text": text}],
+            "content": [*before, {"type": "text", "text": text}],
             "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": usage or {"input_tokens": 3, "output_tokens": 4},
@@ -300,6 +302,30 @@ def test_an_unsplit_cache_write_is_put_on_the_requested_ttl(
         write_1h,
     )
     assert reply.usage.cache_read_input_tokens == 0
+
+
+THINKING = {"type": "thinking", "thinking": "", "signature": "c2ln"}
+REDACTED = {"type": "redacted_thinking", "data": "b3BhcXVl"}
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        pytest.param((THINKING,), id="thinking"),
+        pytest.param((REDACTED,), id="redacted-thinking"),
+        pytest.param((REDACTED, THINKING), id="both"),
+    ],
+)
+def test_the_reply_is_read_from_the_text_after_thinking(
+    harness: Harness, before: tuple[dict[str, Any], ...]
+) -> None:
+    # Adaptive thinking (on by default on 5.5 models) puts its blocks before the text.
+    composer = harness.composer(ok(before=before))
+
+    reply = composer.compose(prompt())
+
+    assert reply.bubbles == ["Hi!", "It's 10 EUR."]
+    assert reply.structured is True
 
 
 def test_plain_text_falls_back_to_bubbles(harness: Harness) -> None:
