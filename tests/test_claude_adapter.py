@@ -159,6 +159,20 @@ def test_sends_the_cached_prefix_history_and_schema(harness: Harness) -> None:
     }
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="no thinking or effort is sent: on 5.5 models that is adaptive thinking at high effort",
+)
+def test_thinking_and_effort_are_chosen_for_a_chat_reply(harness: Harness) -> None:
+    composer = harness.composer(ok())
+
+    composer.compose(prompt())
+
+    body = harness.api.body()
+    assert body["thinking"] == {"type": "adaptive"}
+    assert body["output_config"]["effort"] == "low"
+
+
 def test_credentials_and_url_come_from_arguments_never_the_environment(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -530,6 +544,22 @@ def test_the_cache_expires_after_its_ttl(
     written = again.cache_write_1h_tokens + again.cache_write_5m_tokens
     assert (again.cache_read_input_tokens > 0) is still_cached
     assert (written == 0) is still_cached
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="max_tokens=1024 leaves no room: a long think cuts the JSON short and hands off",
+)
+def test_a_long_think_still_leaves_room_for_the_reply(
+    live: tuple[ClaudeComposer, list[float]], standin: ClaudeStandin
+) -> None:
+    with httpx2.Client(base_url=standin.url) as http:
+        http.post("/_standin/think", json={"tokens": 1500}).raise_for_status()
+
+    reply = live[0].compose(prompt())
+
+    assert reply.structured is True
+    assert reply.bubbles[0] == "Thanks for your message!"
 
 
 def test_recovers_from_scripted_overload(
