@@ -1,7 +1,11 @@
 """ClaudeComposer: the one place that talks to the Anthropic SDK.
 
-It owns the request shape (cached prefix, structured output), our own retry loop, usage
-accounting, and the translation of every SDK failure into ComposerError.
+It owns the request shape (cached prefix, structured output, thinking and effort), our own
+retry loop, usage accounting, and the translation of every SDK failure into ComposerError.
+
+The request carries only what current models accept with thinking on: no sampling
+parameters (temperature, top_p, top_k), no tools or forced tool_choice (structured output
+gives the JSON), and no assistant prefill (the history always ends with the customer).
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from anthropic.types import (
     MessageParam,
     OutputConfigParam,
     TextBlockParam,
+    ThinkingConfigParam,
 )
 
 from workers.llm import REPLY_SCHEMA, ComposerError, Prompt, Reply, Role, Usage, parse_reply
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.settings import Effort, Settings, ThinkingMode
 
 # The RQ job running compose() must have a timeout above this; see budget_seconds.
 CALL_BUDGET_SECONDS = 120.0
@@ -35,7 +40,21 @@ DEFAULT_ATTEMPTS = 3
 FIRST_WAIT_SECONDS = 2.0
 WAIT_FACTOR = 4.0
 MAX_WAIT_SECONDS = 8.0
-MAX_TOKENS = 1024
+# max_tokens bounds thinking and the reply together ("Thinking tokens count toward your
+# max_tokens limit"; on the 5.5 models adaptive thinking is on unless turned off).
+# The reply's JSON needs at most about 1,000 tokens: the length guardrail's 1,200 characters
+# of bubbles, the questions answered, a handoff note and the JSON syntax come to about 2,000
+# characters, at 2 characters a token for the densest scripts (Latin text is nearer 4).
+REPLY_TOKENS = 1024
+# Left for thinking: several times what adaptive thinking at low effort spends on a chat
+# turn, which is often nothing; a typical reply's JSON is a few hundred tokens, so the
+# unused part of REPLY_TOKENS adds to it.
+THINKING_TOKENS = 1024
+# Not more: one attempt must be able to finish within DEFAULT_TIMEOUT_SECONDS. At Sonnet's
+# ~63 tokens/s (Artificial Analysis, Sonnet 4.5; the 5.5 models are faster) plus ~2 s to the
+# first token, 2,048 tokens take ~34 s. A larger ceiling would turn a runaway think into a
+# timeout, retried and paid for again, instead of one call that stops at max_tokens.
+MAX_TOKENS = REPLY_TOKENS + THINKING_TOKENS
 # Anthropic's own retry policy (the SDK's _should_retry): timeouts, lock conflicts, rate
 # limits and every 5xx, which includes 529 overloaded.
 RETRY_4XX = frozenset({408, 409, 429})
@@ -104,6 +123,15 @@ def _message(role: Role, blocks: list[TextBlockParam]) -> MessageParam:
 
 def _cache_control(prompt: Prompt) -> CacheControlEphemeralParam:
     return {"type": "ephemeral", "ttl": prompt.cache_ttl}
+
+
+def thinking_param(mode: ThinkingMode) -> ThinkingConfigParam:
+    """The ``thinking`` field for a setting; each type is its own TypedDict in the SDK."""
+    if mode == "adaptive":
+        return {"type": "adaptive"}
+    if mode == "between_tools":
+        return {"type": "between_tools"}
+    return {"type": "disabled"}
 
 
 def usage_from(message: Message, *, requested_ttl: str, latency_ms: int) -> Usage:
@@ -178,6 +206,8 @@ class ClaudeComposer:
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         attempts: int = DEFAULT_ATTEMPTS,
+        thinking: ThinkingMode = "adaptive",
+        effort: Effort = "low",
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         http_client: httpx2.Client | None = None,
@@ -188,6 +218,8 @@ class ClaudeComposer:
         if timeout <= 0 or attempts < 1:
             raise ValueError("timeout must be positive and attempts at least 1")
         self.model = model
+        self.thinking = thinking
+        self.effort = effort
         self.timeout = timeout
         self.attempts = attempts
         self.waits = retry_waits(attempts)
@@ -219,6 +251,8 @@ class ClaudeComposer:
             api_key=settings.anthropic_api_key or "",
             model=settings.anthropic_model,
             base_url=settings.anthropic_base_url,
+            thinking=settings.claude_thinking,
+            effort=settings.claude_effort,
             sleep=sleep,
             clock=clock,
             http_client=http_client,
@@ -233,7 +267,8 @@ class ClaudeComposer:
         system = system_blocks(prompt)
         messages = message_params(prompt)
         output_config: OutputConfigParam = {
-            "format": {"type": "json_schema", "schema": REPLY_SCHEMA}
+            "effort": self.effort,
+            "format": {"type": "json_schema", "schema": REPLY_SCHEMA},
         }
         for attempt in range(1, self.attempts + 1):
             started = self._clock()
@@ -244,6 +279,7 @@ class ClaudeComposer:
                     system=system or anthropic.omit,
                     messages=messages,
                     output_config=output_config,
+                    thinking=thinking_param(self.thinking),
                 )
             except anthropic.AnthropicError as exc:
                 error = translate(exc)
