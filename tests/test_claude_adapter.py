@@ -406,6 +406,41 @@ def test_a_refusal_or_a_cut_off_reply_is_permanent(harness: Harness, stop_reason
     assert len(harness.api.requests) == 1
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="a reply cut short by max_tokens only says 'stopped with max_tokens' and drops "
+    "the usage it was billed for",
+)
+def test_a_reply_cut_short_says_so_and_keeps_the_usage_it_was_billed_for(
+    harness: Harness,
+) -> None:
+    usage = {
+        "input_tokens": 900,
+        "output_tokens": MAX_TOKENS,
+        "output_tokens_details": {"thinking_tokens": MAX_TOKENS - 24},
+    }
+    cut = ok('{"bubbles": ["Hi', stop_reason="max_tokens", usage=usage, before=(THINKING,))
+    composer = harness.composer(cut)
+
+    with pytest.raises(ComposerError, match="cut short") as caught:
+        composer.compose(prompt())
+
+    assert caught.value.transient is False
+    assert caught.value.usage is not None
+    assert (caught.value.usage.input_tokens, caught.value.usage.output_tokens) == (900, MAX_TOKENS)
+    assert len(harness.api.requests) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="an empty reply drops the usage it was billed for")
+def test_an_empty_reply_after_thinking_keeps_its_usage(harness: Harness) -> None:
+    composer = harness.composer(ok("", usage={"input_tokens": 5, "output_tokens": 40}))
+
+    with pytest.raises(ComposerError, match="empty") as caught:
+        composer.compose(prompt())
+
+    assert caught.value.usage is not None and caught.value.usage.output_tokens == 40
+
+
 # --- Retries and the budget --------------------------------------------------------------
 
 
@@ -601,6 +636,21 @@ def test_a_long_think_still_leaves_room_for_the_reply(
 
     assert reply.structured is True
     assert reply.bubbles[0] == "Thanks for your message!"
+
+
+@pytest.mark.xfail(strict=True, reason="a reply cut short by max_tokens doesn't say so")
+def test_a_think_that_uses_up_max_tokens_is_cut_short_once(
+    live: tuple[ClaudeComposer, list[float]], standin: ClaudeStandin
+) -> None:
+    composer, sleeps = live
+    with httpx2.Client(base_url=standin.url) as http:
+        http.post("/_standin/think", json={"tokens": MAX_TOKENS}).raise_for_status()
+
+    with pytest.raises(ComposerError, match="cut short") as caught:
+        composer.compose(prompt())
+
+    assert caught.value.transient is False
+    assert standin.state.calls == 1 and sleeps == []
 
 
 def test_recovers_from_scripted_overload(
