@@ -395,22 +395,27 @@ def test_plain_text_falls_back_to_bubbles(harness: Harness) -> None:
     assert reply.structured is False
 
 
-@pytest.mark.parametrize("stop_reason", ["refusal", "max_tokens"])
-def test_a_refusal_or_a_cut_off_reply_is_permanent(harness: Harness, stop_reason: str) -> None:
+@pytest.mark.parametrize(
+    ("stop_reason", "says"),
+    [
+        ("refusal", "declined to answer"),
+        ("max_tokens", "cut short"),
+        ("model_context_window_exceeded", "model_context_window_exceeded"),
+    ],
+)
+def test_a_reply_that_stopped_early_is_permanent(
+    harness: Harness, stop_reason: str, says: str
+) -> None:
     composer = harness.composer(ok('{"bubbles": ["cut', stop_reason=stop_reason))
 
-    with pytest.raises(ComposerError, match=stop_reason) as caught:
+    with pytest.raises(ComposerError, match=says) as caught:
         composer.compose(prompt())
 
     assert caught.value.transient is False
+    assert caught.value.usage is not None and caught.value.usage.output_tokens == 4
     assert len(harness.api.requests) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a reply cut short by max_tokens only says 'stopped with max_tokens' and drops "
-    "the usage it was billed for",
-)
 def test_a_reply_cut_short_says_so_and_keeps_the_usage_it_was_billed_for(
     harness: Harness,
 ) -> None:
@@ -431,7 +436,6 @@ def test_a_reply_cut_short_says_so_and_keeps_the_usage_it_was_billed_for(
     assert len(harness.api.requests) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="an empty reply drops the usage it was billed for")
 def test_an_empty_reply_after_thinking_keeps_its_usage(harness: Harness) -> None:
     composer = harness.composer(ok("", usage={"input_tokens": 5, "output_tokens": 40}))
 
@@ -638,7 +642,6 @@ def test_a_long_think_still_leaves_room_for_the_reply(
     assert reply.bubbles[0] == "Thanks for your message!"
 
 
-@pytest.mark.xfail(strict=True, reason="a reply cut short by max_tokens doesn't say so")
 def test_a_think_that_uses_up_max_tokens_is_cut_short_once(
     live: tuple[ClaudeComposer, list[float]], standin: ClaudeStandin
 ) -> None:

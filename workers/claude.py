@@ -180,11 +180,25 @@ def translate(exc: anthropic.AnthropicError) -> ComposerError:
 
 
 def reply_from(message: Message, usage: Usage) -> Reply:
-    if message.stop_reason not in (None, "end_turn", "stop_sequence"):
-        # refusal, max_tokens (JSON cut short), context window: asking again won't help.
+    """The reply in a response, read from its text blocks (thinking blocks come first).
+
+    A response that stopped early raises a permanent ComposerError carrying the usage:
+    asking again won't help, and Anthropic bills the tokens anyway.
+    """
+    request = f"request {usage.request_id}"
+    if message.stop_reason == "max_tokens":
         raise ComposerError(
-            f"Claude stopped with {message.stop_reason} (request {usage.request_id})",
+            f"Claude's reply was cut short: it reached the {usage.output_tokens}-token limit "
+            f"(max_tokens, thinking included) before its JSON was complete ({request})",
             transient=False,
+            usage=usage,
+        )
+    if message.stop_reason == "refusal":
+        raise ComposerError(f"Claude declined to answer ({request})", transient=False, usage=usage)
+    if message.stop_reason not in (None, "end_turn", "stop_sequence"):
+        # model_context_window_exceeded; tool_use and pause_turn need tools we never send.
+        raise ComposerError(
+            f"Claude stopped with {message.stop_reason} ({request})", transient=False, usage=usage
         )
     text = "".join(block.text for block in message.content if block.type == "text")
     return parse_reply(text, usage)
