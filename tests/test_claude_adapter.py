@@ -36,6 +36,10 @@ REPLY_JSON = {
     "do_not_contact": False,
 }
 
+# What adaptive thinking puts before the text: display "omitted" leaves no text.
+THINKING = {"type": "thinking", "thinking": "", "signature": "c2ln"}
+REDACTED = {"type": "redacted_thinking", "data": "b3BhcXVl"}
+
 
 def ok(
     text: str = json.dumps(REPLY_JSON),
@@ -322,11 +326,12 @@ def test_maps_the_reply_and_usage(harness: Harness) -> None:
     usage = {
         "input_tokens": 12,
         "output_tokens": 34,
+        "output_tokens_details": {"thinking_tokens": 20},
         "cache_read_input_tokens": 1000,
         "cache_creation_input_tokens": 300,
         "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 200},
     }
-    composer = harness.composer(ok(usage=usage))
+    composer = harness.composer(ok(usage=usage, before=(THINKING,)))
 
     reply = composer.compose(prompt())
 
@@ -336,7 +341,8 @@ def test_maps_the_reply_and_usage(harness: Harness) -> None:
     assert reply.structured is True
     assert reply.usage == Usage(
         input_tokens=12,
-        output_tokens=34,
+        output_tokens=34,  # the billed total, thinking included
+        thinking_tokens=20,
         cache_read_input_tokens=1000,
         cache_write_5m_tokens=100,
         cache_write_1h_tokens=200,
@@ -360,10 +366,6 @@ def test_an_unsplit_cache_write_is_put_on_the_requested_ttl(
         write_1h,
     )
     assert reply.usage.cache_read_input_tokens == 0
-
-
-THINKING = {"type": "thinking", "thinking": "", "signature": "c2ln"}
-REDACTED = {"type": "redacted_thinking", "data": "b3BhcXVl"}
 
 
 @pytest.mark.parametrize(
@@ -433,6 +435,8 @@ def test_a_reply_cut_short_says_so_and_keeps_the_usage_it_was_billed_for(
     assert caught.value.transient is False
     assert caught.value.usage is not None
     assert (caught.value.usage.input_tokens, caught.value.usage.output_tokens) == (900, MAX_TOKENS)
+    assert caught.value.usage.thinking_tokens == MAX_TOKENS - 24
+    assert f"{MAX_TOKENS - 24} of them thinking" in str(caught.value)
     assert len(harness.api.requests) == 1
 
 
@@ -640,6 +644,8 @@ def test_a_long_think_still_leaves_room_for_the_reply(
 
     assert reply.structured is True
     assert reply.bubbles[0] == "Thanks for your message!"
+    assert reply.usage.thinking_tokens == think["tokens"]
+    assert reply.usage.output_tokens > think["tokens"]  # the billed total includes it
 
 
 def test_a_think_that_uses_up_max_tokens_is_cut_short_once(
@@ -654,6 +660,8 @@ def test_a_think_that_uses_up_max_tokens_is_cut_short_once(
 
     assert caught.value.transient is False
     assert standin.state.calls == 1 and sleeps == []
+    assert caught.value.usage is not None
+    assert caught.value.usage.output_tokens == caught.value.usage.thinking_tokens == MAX_TOKENS
 
 
 def test_recovers_from_scripted_overload(

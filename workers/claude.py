@@ -136,8 +136,12 @@ def thinking_param(mode: ThinkingMode) -> ThinkingConfigParam:
 
 def usage_from(message: Message, *, requested_ttl: str, latency_ms: int) -> Usage:
     """Usage of one response. When only the total cache write is reported, it was written
-    with the TTL we asked for, since every breakpoint we send uses that one TTL."""
+    with the TTL we asked for, since every breakpoint we send uses that one TTL.
+
+    ``output_tokens`` stays Anthropic's billed total; ``output_tokens_details`` splits out
+    the thinking part (absent on models that don't report it: then 0)."""
     u = message.usage
+    details = u.output_tokens_details
     if u.cache_creation is not None:
         write_5m = u.cache_creation.ephemeral_5m_input_tokens
         write_1h = u.cache_creation.ephemeral_1h_input_tokens
@@ -147,6 +151,7 @@ def usage_from(message: Message, *, requested_ttl: str, latency_ms: int) -> Usag
     return Usage(
         input_tokens=u.input_tokens,
         output_tokens=u.output_tokens,
+        thinking_tokens=details.thinking_tokens if details is not None else 0,
         cache_read_input_tokens=u.cache_read_input_tokens or 0,
         cache_write_5m_tokens=write_5m,
         cache_write_1h_tokens=write_1h,
@@ -189,7 +194,8 @@ def reply_from(message: Message, usage: Usage) -> Reply:
     if message.stop_reason == "max_tokens":
         raise ComposerError(
             f"Claude's reply was cut short: it reached the {usage.output_tokens}-token limit "
-            f"(max_tokens, thinking included) before its JSON was complete ({request})",
+            f"(max_tokens; {usage.thinking_tokens} of them thinking) before its JSON was "
+            f"complete ({request})",
             transient=False,
             usage=usage,
         )

@@ -109,10 +109,16 @@ class Prompt:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens and timing of one API call. Cache writes are split because their prices differ."""
+    """Tokens and timing of one API call. Cache writes are split because their prices differ.
+
+    ``output_tokens`` is everything generated, thinking included: the total Anthropic bills
+    at the output price. ``thinking_tokens`` is the part of it spent thinking, for
+    observability only; pricing it as well would count it twice.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
+    thinking_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0

@@ -474,6 +474,7 @@ def _usage_columns(usage: Usage) -> dict[str, Any]:
         "model": usage.model,
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
+        "thinking_tokens": usage.thinking_tokens,
         "cache_read_input_tokens": usage.cache_read_input_tokens,
         "cache_write_5m_tokens": usage.cache_write_5m_tokens,
         "cache_write_1h_tokens": usage.cache_write_1h_tokens,
