@@ -54,7 +54,10 @@ whole conversation:
 - ``arm``: the arm that wrote its drafts (the newest version if it changed mid-conversation).
 - ``outcome``, ``deal_value``: as above.
 - ``cost_usd``: Claude's cost of all its drafts, from their recorded usage and
-  ``CLAUDE_PRICES_PER_MTOK``.
+  ``CLAUDE_PRICES_PER_MTOK`` (failed drafts included: a reply cut short is billed).
+- ``thinking_tokens``: the output tokens Claude spent thinking, over all its drafts;
+  ``cost_thinking_usd``: their cost at the output price, a part of ``cost_usd`` (already in
+  it: don't add it again).
 """
 
 from __future__ import annotations
@@ -141,6 +144,8 @@ CONVERSATION_COLUMNS = (
     "outcome",
     "deal_value",
     "cost_usd",
+    "thinking_tokens",
+    "cost_thinking_usd",
 )
 
 _tables = SQLModel.metadata.tables
@@ -256,13 +261,20 @@ def conversation_query(filters: Filters) -> Select[Any]:
         .group_by(reply.c.conversation_id)
         .subquery("replies")
     )
-    usage = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
+    usage = (
+        "input_tokens",
+        "output_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "cache_read_input_tokens",
+        "thinking_tokens",
+    )
     written = (
         select(
             drafts.c.conversation_id,
             func.count().label("drafts"),
             *(_count_where(drafts.c.state, s).label(f"drafts_{s}") for s in DRAFT_STATES),
-            *(func.sum(drafts.c[u]).label(u) for u in (*usage, "cache_read_input_tokens")),
+            *(func.sum(drafts.c[u]).label(u) for u in usage),
             # Arm ids grow with versions, so this is the newest version that wrote here.
             func.max(drafts.c.arm_id).label("arm_id"),
         )
@@ -488,6 +500,16 @@ def conversation_rows(
             cache_write_1h_tokens=r.cache_write_1h_tokens or 0,
             cache_read_input_tokens=r.cache_read_input_tokens or 0,
         )
+        thinking = int(r.thinking_tokens or 0)
+        # Thinking is billed as output, and output_tokens (in dollars above) includes it.
+        thought = cost(
+            prices,
+            input_tokens=0,
+            output_tokens=thinking,
+            cache_write_5m_tokens=0,
+            cache_write_1h_tokens=0,
+            cache_read_input_tokens=0,
+        )
         result, value = _outcome(r.labels, r.custom_attributes, r.status)
         yield {
             "conversation_id": r.id,
@@ -510,6 +532,8 @@ def conversation_rows(
             "outcome": result,
             "deal_value": value,
             "cost_usd": round(float(dollars), 6),
+            "thinking_tokens": thinking,
+            "cost_thinking_usd": round(float(thought), 6),
         }
 
 

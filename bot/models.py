@@ -195,7 +195,10 @@ class Draft(SQLModel, table=True):
     sent_at: datetime | None = _ts()
     model: str | None = Field(default=None, max_length=64)
     input_tokens: int = 0
+    # Everything Claude generated, thinking included: what Anthropic bills as output.
     output_tokens: int = 0
+    # The part of output_tokens spent thinking, for observability; never priced on its own.
+    thinking_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar, cast, get_args
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -17,6 +17,14 @@ T = TypeVar("T")
 
 # A Sonnet the installed SDK knows and does not list as deprecated (checked in tests).
 DEFAULT_MODEL = "claude-sonnet-5-5"
+
+
+# Anthropic's thinking types a chat reply may use (manual "enabled" budgets are gone on the
+# 5.5 models), and its effort levels, lowest first.
+ThinkingMode = Literal["adaptive", "between_tools", "disabled"]
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+THINKING_MODES: tuple[ThinkingMode, ...] = get_args(ThinkingMode)
+EFFORTS: tuple[Effort, ...] = get_args(Effort)
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,9 @@ class Settings:
     anthropic_api_key: str | None = field(default=None, repr=False)
     anthropic_base_url: str | None = None
     anthropic_model: str = DEFAULT_MODEL
+    # A chat reply wants little deliberation: see .env.example and workers/claude.py.
+    claude_thinking: ThinkingMode = "adaptive"
+    claude_effort: Effort = "low"
     reply_debounce_seconds: float = 30.0
     reply_max_wait_seconds: float = 120.0
     reply_sweep_interval_seconds: float = 60.0
@@ -118,6 +129,15 @@ class Settings:
                 f"REPLY_DEBOUNCE_SECONDS ({debounce:g})"
             )
         chatwoot_url = _get(env, "CHATWOOT_URL", _http_url("CHATWOOT_URL"), None)
+        thinking = cast(
+            ThinkingMode, _get(env, "CLAUDE_THINKING", _one_of(THINKING_MODES), "adaptive")
+        )
+        effort = cast(Effort, _get(env, "CLAUDE_EFFORT", _one_of(EFFORTS), "low"))
+        if thinking == "between_tools" and effort in ("xhigh", "max"):
+            raise SettingsError(
+                f"CLAUDE_EFFORT: {effort} needs CLAUDE_THINKING=adaptive "
+                "(Anthropic rejects between_tools above high effort)"
+            )
         return cls(
             database_url=_get(env, "DATABASE_URL", _database_url, cls.database_url),
             redis_url=_get(env, "REDIS_URL", _redis_url, None),
@@ -138,6 +158,8 @@ class Settings:
                 env, "ANTHROPIC_BASE_URL", _http_url("ANTHROPIC_BASE_URL"), None
             ),
             anthropic_model=env.get("ANTHROPIC_MODEL", DEFAULT_MODEL),
+            claude_thinking=thinking,
+            claude_effort=effort,
             reply_debounce_seconds=debounce,
             reply_max_wait_seconds=max_wait,
             reply_sweep_interval_seconds=_get(
@@ -317,6 +339,15 @@ def _account_ids(raw: str) -> tuple[int, ...]:
         return tuple(dict.fromkeys(parse(part.strip()) for part in raw.split(",")))
     except ValueError:
         raise ValueError(f"expected account ids separated by commas, got {raw!r}") from None
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.lower() not in choices:
+            raise ValueError(f"expected {', '.join(choices[:-1])} or {choices[-1]}, got {raw!r}")
+        return raw.lower()
+
+    return parse
 
 
 def _seconds_list(raw: str) -> tuple[float, ...]:

@@ -49,13 +49,15 @@ class Filters:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens by kind; the names are the drafts table's and ``workers.spend.cost``'s."""
+    """Tokens by kind; the names are the drafts table's and ``workers.spend.cost``'s, except
+    ``thinking_tokens``: the part of ``output_tokens`` spent thinking, never priced again."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
     cache_read_input_tokens: int = 0
+    thinking_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
@@ -70,6 +72,11 @@ class Usage:
             + self.cache_write_1h_tokens
         )
         return self.cache_read_input_tokens / prompt if prompt else None
+
+    @property
+    def thinking_share(self) -> float | None:
+        """Thinking / output tokens: how much of what Claude wrote (and was paid) it thought."""
+        return self.thinking_tokens / self.output_tokens if self.output_tokens else None
 
 
 @dataclass(frozen=True)

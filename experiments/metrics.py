@@ -17,6 +17,10 @@
 - **Guardrail failures** = drafts whose stored ``guardrails.failed`` names the check.
 - **Cost** = every draft's usage at ``settings.claude_prices``, by kind, / conversations;
   **cache read share** = cache reads / (input + cache reads + 5-minute + 1-hour writes).
+  Thinking is billed as output and is inside the output tokens and cost already: its
+  **cost per conversation** (thinking tokens at the output price / conversations) is a
+  part of the output cost, never added to the total; **thinking share** = thinking /
+  output tokens.
 - **Approvals per rep** (``decided_by``): drafts a rep decided (sent, edited, skipped,
   superseded), the share sent unedited with its Wilson interval, the mean edit distance,
   and the time from ready to decided. Autopilot sends have no rep.
@@ -94,6 +98,8 @@ class Metrics:
     spend: Dollars
     cost_per_conversation: Dollars | None
     cache_read_share: float | None
+    thinking_cost_per_conversation: Decimal | None  # a part of cost_per_conversation.output
+    thinking_share: float | None
 
 
 @dataclass(frozen=True)
@@ -192,15 +198,28 @@ def summarise(
         if n
         else None,
         cache_read_share=usage.cache_read_share,
+        thinking_cost_per_conversation=_billed(prices, "output_tokens", usage.thinking_tokens) / n
+        if n
+        else None,
+        thinking_share=usage.thinking_share,
     )
+
+
+# The kinds of token Anthropic bills, each at its own price (thinking is inside output).
+BILLED = (
+    "input_tokens",
+    "output_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_input_tokens",
+)
 
 
 def dollars(usage: Usage, prices: Prices) -> Dollars:
     """Each kind of token at its own price (``workers.spend.cost``, one kind at a time)."""
-    nothing = dict.fromkeys((f.name for f in fields(usage)), 0)
 
     def one(kind: str) -> Decimal:
-        return cost(prices, **{**nothing, kind: getattr(usage, kind)})
+        return _billed(prices, kind, getattr(usage, kind))
 
     return Dollars(
         input=one("input_tokens"),
@@ -209,6 +228,11 @@ def dollars(usage: Usage, prices: Prices) -> Dollars:
         cache_write_1h=one("cache_write_1h_tokens"),
         cache_read=one("cache_read_input_tokens"),
     )
+
+
+def _billed(prices: Prices, kind: str, tokens: int) -> Decimal:
+    """``tokens`` of one billed kind, in dollars."""
+    return cost(prices, **{**dict.fromkeys(BILLED, 0), kind: tokens})
 
 
 def timing(seconds: Iterable[float | None]) -> Timing:

@@ -45,13 +45,19 @@ by name. In order:
 - ``guardrail_checked_drafts``: drafts with guardrail results; ``guardrail_failed_drafts``:
   drafts that failed any check; ``guardrail_failed_prices``, ``guardrail_failed_links``,
   ``guardrail_failed_length``, ``guardrail_failed_leaks``: drafts that failed each check.
-- ``input_tokens``, ``output_tokens``, ``cache_write_5m_tokens``, ``cache_write_1h_tokens``,
-  ``cache_read_input_tokens``: Claude usage, summed over the drafts.
+- ``input_tokens``, ``output_tokens``, ``thinking_tokens``, ``cache_write_5m_tokens``,
+  ``cache_write_1h_tokens``, ``cache_read_input_tokens``: Claude usage, summed over the
+  drafts (failed ones included: Anthropic bills a reply cut short). ``output_tokens`` is
+  what Anthropic bills as output, thinking included; ``thinking_tokens`` is the part of it
+  spent thinking.
 - ``spend_usd``: what those drafts cost in all, in dollars at ``CLAUDE_PRICES_PER_MTOK``.
 - ``cost_input_usd``, ``cost_output_usd``, ``cost_cache_write_5m_usd``,
   ``cost_cache_write_1h_usd``, ``cost_cache_read_usd``, ``cost_total_usd``: dollars per
   conversation, by kind of token and in all.
+- ``cost_thinking_usd``: the thinking part of ``cost_output_usd``, per conversation (already
+  in it and in ``cost_total_usd``: don't add it again).
 - ``cache_read_share``: cache reads / all prompt tokens (input, cache reads and writes).
+- ``thinking_share``: thinking tokens / output tokens.
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ _TIMING_PARTS = ("median_s", "p90_s", "drafts")
 _USAGE = (
     "input_tokens",
     "output_tokens",
+    "thinking_tokens",
     "cache_write_5m_tokens",
     "cache_write_1h_tokens",
     "cache_read_input_tokens",
@@ -115,7 +122,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "spend_usd",
     *(f"cost_{kind}_usd" for kind in _COSTS),
     "cost_total_usd",
+    "cost_thinking_usd",
     "cache_read_share",
+    "thinking_share",
 )
 
 
@@ -158,7 +167,9 @@ def csv_row(level: str, row: ArmReport) -> dict[str, Any]:
         "spend_usd": m.spend.total,
         **{f"cost_{kind}_usd": getattr(per, kind) if per else None for kind in _COSTS},
         "cost_total_usd": per.total if per else None,
+        "cost_thinking_usd": m.thinking_cost_per_conversation,
         "cache_read_share": m.cache_read_share,
+        "thinking_share": m.thinking_share,
     }
 
 
@@ -198,7 +209,8 @@ def to_table(report: Report) -> str:
     lines += [
         "",
         "Times are median/p90: to draft and to reply from the customer's last message, to",
-        "decide from the draft being ready. Every number: --json; flat, per arm: --csv.",
+        "decide from the draft being ready. think: share of output tokens spent thinking",
+        "(in $/conv already). Every number: --json; flat, per arm: --csv.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -219,6 +231,7 @@ _ARM_HEADERS = (
     "handoffs/conv",
     "guard fails",
     "$/conv",
+    "think",
     "cache",
 )
 
@@ -247,6 +260,7 @@ def _arm_grid(rows: Sequence[ArmReport], label: Callable[[ArmReport], str]) -> l
                 _num(m.handoff_rate, 2),
                 str(m.guardrail_failed_drafts),
                 _num(per.total if per else None, 4),
+                _pct(m.thinking_share, 0),
                 _pct(m.cache_read_share, 0),
             ]
         )

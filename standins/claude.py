@@ -6,10 +6,17 @@ labels every response with ``x-wingman-standin: claude``.
 
     python -m standins.claude --port 8787
 
+It thinks the way the 5.5 models do (``standins.claude_thinking``): a thinking block
+first, counted in ``max_tokens`` and in ``usage.output_tokens_details``, and a response
+that reaches ``max_tokens`` is cut short with ``stop_reason: "max_tokens"``.
+
 Test controls: ``POST /_standin/advance {"seconds": N}`` moves its clock,
-``POST /_standin/reset`` forgets the cache, clock and script, and
+``POST /_standin/reset`` forgets the cache, clock and scripts,
 ``POST /_standin/fail {"status": 529, "times": 2, "delay": 0, "retry_after": null}`` makes
-the next calls fail (or, without ``status``, just answer slowly).
+the next calls fail (or, without ``status``, just answer slowly), and
+``POST /_standin/think {"tokens": 3000, "times": 1, "redacted": false}`` makes the next
+answers think that many tokens first, whatever the request asked (a long think, cut short
+when it leaves too little of ``max_tokens`` for the text).
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from standins.caching import PromptCache, estimate_tokens, prompt_blocks
+from standins.caching import PromptCache, prompt_blocks
 from standins.claude_answers import ERROR_TYPES, answer, validate
+from standins.claude_thinking import generate, planned_thinking
 from standins.http import StandinHandler, StandinServer
 
 BANNER = "Claude stand-in (NOT the real Claude API): deterministic answers, estimated tokens"
@@ -36,6 +44,12 @@ class Scripted:
     retry_after: float | None
 
 
+@dataclass(frozen=True)
+class Thought:
+    tokens: int
+    redacted: bool
+
+
 class StandinState:
     """Everything a test can move or script, behind one lock (the server is threaded)."""
 
@@ -44,6 +58,7 @@ class StandinState:
         self.cache = PromptCache()
         self.offset = 0.0
         self.script: deque[Scripted] = deque()
+        self.thoughts: deque[Thought] = deque()
         self.calls = 0
 
     def now(self) -> float:
@@ -54,6 +69,7 @@ class StandinState:
             self.cache.clear()
             self.offset = 0.0
             self.script.clear()
+            self.thoughts.clear()
             self.calls = 0
 
 
@@ -81,6 +97,7 @@ class _Handler(StandinHandler):
             "/_standin/advance": self._advance,
             "/_standin/reset": self._reset,
             "/_standin/fail": self._fail,
+            "/_standin/think": self._think,
         }
         route = routes.get(self.path.split("?", 1)[0])
         if route is None:
@@ -121,7 +138,13 @@ class _Handler(StandinHandler):
         model = body["model"]
         with state.lock:
             usage = state.cache.apply(model, prompt_blocks(body), state.now())
-        text = answer(body)
+            thought = state.thoughts.popleft() if state.thoughts else None
+        output = generate(
+            body,
+            answer(body),
+            thinking=thought.tokens if thought else planned_thinking(body),
+            redacted=thought.redacted if thought else False,
+        )
         self._send(
             200,
             {
@@ -129,12 +152,13 @@ class _Handler(StandinHandler):
                 "type": "message",
                 "role": "assistant",
                 "model": model,
-                "content": [{"type": "text", "text": text}],
-                "stop_reason": "end_turn",
+                "content": output.content,
+                "stop_reason": output.stop_reason,
                 "stop_sequence": None,
                 "usage": {
                     "input_tokens": usage.input_tokens,
-                    "output_tokens": estimate_tokens(text),
+                    "output_tokens": output.output_tokens,
+                    "output_tokens_details": {"thinking_tokens": output.thinking_tokens},
                     "cache_read_input_tokens": usage.cache_read_input_tokens,
                     "cache_creation_input_tokens": usage.cache_creation_input_tokens,
                     "cache_creation": {
@@ -175,6 +199,20 @@ class _Handler(StandinHandler):
             state = self.server.state
             with state.lock:
                 state.script.extend([Scripted(status, float(delay), retry_after)] * times)
+            self._send(200, {"scripted": times})
+
+    def _think(self, body: dict[str, Any]) -> None:
+        tokens, times, redacted = body.get("tokens"), body.get("times", 1), body.get("redacted")
+        if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 1:
+            self._error(400, "tokens must be a positive whole number")
+        elif not isinstance(times, int) or times < 1:
+            self._error(400, "times must be a positive whole number")
+        elif redacted is not None and not isinstance(redacted, bool):
+            self._error(400, "redacted must be true or false")
+        else:
+            state = self.server.state
+            with state.lock:
+                state.thoughts.extend([Thought(tokens, bool(redacted))] * times)
             self._send(200, {"scripted": times})
 
     def _read_json(self) -> object:

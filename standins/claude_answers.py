@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from standins.caching import MAX_BREAKPOINTS, TTL_SECONDS, iter_blocks
+from standins.claude_thinking import thinking_problem
 
 # Anthropic's error "type" for each status (docs: "Errors").
 ERROR_TYPES = {
@@ -55,7 +56,12 @@ def validate(body: dict[str, Any]) -> str | None:
             return f"messages.{index}: roles must alternate between user and assistant"
     if messages[-1]["role"] == "assistant":
         return "This model does not support assistant message prefill."
-    return _system_problem(body.get("system")) or _cache_problem(body) or _format_problem(body)
+    return (
+        _system_problem(body.get("system"))
+        or _cache_problem(body)
+        or _format_problem(body)
+        or thinking_problem(body)
+    )
 
 
 def _message_problem(index: int, message: object) -> str | None:

@@ -45,7 +45,7 @@ DEBOUNCE, MAX_WAIT = 2, 6
 START_TIMEOUT, DRAFT_TIMEOUT, SEND_TIMEOUT = 30.0, 25.0, 15.0
 STOP_TIMEOUT = 20.0
 # Every Wingman setting (.env.example): the developer's own values must not leak in.
-_PREFIXES = ("CHATWOOT_", "ANTHROPIC_", "REPLY_", "WINGMAN_", "DELIVERY_", "OUTBOX_")
+_PREFIXES = ("CHATWOOT_", "ANTHROPIC_", "CLAUDE_", "REPLY_", "WINGMAN_", "DELIVERY_", "OUTBOX_")
 _NAMES = {
     "REDIS_URL",
     "DATABASE_URL",

@@ -158,6 +158,8 @@ class Simulation:
                 usage["cache_read_input_tokens"] = rng.randint(2000, 6000)
             else:
                 usage[write_kind] = rng.randint(2000, 6000)
+        # The part of the output spent thinking (no rng draw: the sequence stays as it was).
+        usage["thinking_tokens"] = usage["output_tokens"] // 3
         row = {
             "id": self.next_draft,
             "conversation_id": c.id,
@@ -419,6 +421,13 @@ def assert_matches(row: ArmReport, convs: list[SimConversation]) -> None:
     prompt = tokens["input_tokens"] + tokens["cache_read_input_tokens"]
     prompt += tokens["cache_write_5m_tokens"] + tokens["cache_write_1h_tokens"]
     assert m.cache_read_share == pytest.approx(tokens["cache_read_input_tokens"] / prompt)
+    # Thinking is inside the output: its cost is a part of per.output, never added again.
+    thinking = sum(d["thinking_tokens"] for d in drafts)
+    assert m.usage.thinking_tokens == thinking
+    assert m.thinking_share == pytest.approx(thinking / tokens["output_tokens"])
+    thinking_cost = thinking * DEFAULT_PRICES["output_tokens"] / 1_000_000 / n
+    assert m.thinking_cost_per_conversation == pytest.approx(thinking_cost, abs=tiny)
+    assert 0 < thinking_cost < per.output
 
 
 # --- The seeded simulation (the "done when") -------------------------------------
@@ -527,7 +536,7 @@ def small_report(**filters: Any) -> analytics.Report:
         ConversationRow(3, 103, 14, Outcome(True, False, Decimal("100"))),
         ConversationRow(4, 104, 14, Outcome(False, False, None)),
     ]
-    usage = Usage(1000, 200, 0, 4000, 0)
+    usage = Usage(1000, 200, 0, 4000, 0, thinking_tokens=80)
     drafts = [
         DraftRow(1, 1, 1, "sent", at, 0.0, 501, at, at + timedelta(seconds=30), None, None, usage),
         DraftRow(2, 2, 1, "edited", at, 0.2, 501, at, None, None, at + timedelta(seconds=90)),
@@ -563,6 +572,11 @@ def test_the_csv_reads_back_into_pandas_with_the_documented_columns() -> None:
     assert control["cost_input_usd"] == pytest.approx(0.0015)
     assert control["cost_total_usd"] == pytest.approx((0.003 + 0.003 + 0.024) / 2)
     assert control["cache_read_share"] == 0.0
+    # 80 of the 200 output tokens were thinking: $0.0012, a part of the output's $0.003.
+    assert (control["output_tokens"], control["thinking_tokens"]) == (200, 80)
+    assert control["cost_thinking_usd"] == pytest.approx(0.0012 / 2)
+    assert control["cost_output_usd"] == pytest.approx(0.003 / 2)
+    assert control["thinking_share"] == 0.4
     none = frame[(frame["level"] == "arm") & frame["experiment"].isna()].iloc[0]
     assert none["conversations"] == 1 and pandas.isna(none["p_best"])
     assert none["guardrail_failed_prices"] == 1 and pandas.isna(none["conversion_rate"])
@@ -667,8 +681,10 @@ def test_the_table_reads_well() -> None:
     assert lines[0] == "Wingman experiment report: 4 conversations"
     header = next(line for line in lines if line.startswith("arm "))
     assert "conversion (95% CI)" in header and "p_best" in header and "$/conv" in header
+    assert header.split()[-2:] == ["think", "cache"]
     control = next(line for line in lines if line.startswith("sales-styles/control"))
     assert "50.0% (9.5-90.5)" in control
+    assert control.split()[-2:] == ["40%", "0%"]  # thinking share, then cache read share
     assert "Approvals by rep" in text and "By inbox" in text
 
 
@@ -693,6 +709,10 @@ def test_the_cli_prints_a_table_json_and_csv(make_app: Any, engine: Engine) -> N
         1 for c in sim.conversations if c.arm == "control"
     )
     assert set(control["metrics"]["cost_per_conversation"]) >= {"input", "total"}
+    assert control["metrics"]["usage"]["thinking_tokens"] == sum(
+        d["thinking_tokens"] for c in sim.conversations if c.arm == "control" for d in c.drafts
+    )
+    assert control["metrics"]["thinking_cost_per_conversation"] > 0
 
     as_csv = runner.invoke(args=["report", "--csv", "--experiment", EXPERIMENT, "--inbox", "12"])
     assert as_csv.exit_code == 0, as_csv.output

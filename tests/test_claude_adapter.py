@@ -19,9 +19,12 @@ from workers.claude import (
     HINT_PREFIX,
     MAX_TOKENS,
     OPENING_TEXT,
+    REPLY_TOKENS,
+    THINKING_TOKENS,
     ClaudeComposer,
     message_params,
 )
+from workers.guardrails import DEFAULT_LIMITS
 from workers.llm import REPLY_SCHEMA, ComposerError, Handoff, Prompt, Turn, Usage
 
 MODEL = "claude-sonnet-5-5"
@@ -33,13 +36,19 @@ REPLY_JSON = {
     "do_not_contact": False,
 }
 
+# What adaptive thinking puts before the text: display "omitted" leaves no text.
+THINKING = {"type": "thinking", "thinking": "", "signature": "c2ln"}
+REDACTED = {"type": "redacted_thinking", "data": "b3BhcXVl"}
+
 
 def ok(
     text: str = json.dumps(REPLY_JSON),
     *,
     usage: dict[str, Any] | None = None,
     stop_reason: str = "end_turn",
+    before: tuple[dict[str, Any], ...] = (),
 ) -> httpx2.Response:
+    """A Messages API answer: ``before`` are the blocks ahead of the text (thinking)."""
     return httpx2.Response(
         200,
         headers={"request-id": "req_abc"},
@@ -48,7 +57,7 @@ def ok(
             "type": "message",
             "role": "assistant",
             "model": MODEL,
-            "content": [{"type": "text", "text": text}],
+            "content": [*before, {"type": "text", "text": text}],
             "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": usage or {"input_tokens": 3, "output_tokens": 4},
@@ -138,9 +147,12 @@ def test_sends_the_cached_prefix_history_and_schema(harness: Harness) -> None:
 
     composer.compose(prompt(*history, hint="offer 10% off"))
 
+    # Exactly this: nothing current models reject beside thinking (sampling parameters,
+    # tools with a forced tool_choice, a last assistant turn as prefill).
     assert harness.api.body() == {
         "model": MODEL,
         "max_tokens": MAX_TOKENS,
+        "thinking": {"type": "adaptive"},
         "system": [text("PLAYBOOK"), text("KNOWLEDGE", **BREAKPOINT)],
         "messages": [
             {"role": "user", "content": [text("Hi"), text("How much?")]},
@@ -153,8 +165,60 @@ def test_sends_the_cached_prefix_history_and_schema(harness: Harness) -> None:
                 ],
             },
         ],
-        "output_config": {"format": {"type": "json_schema", "schema": REPLY_SCHEMA}},
+        "output_config": {
+            "effort": "low",
+            "format": {"type": "json_schema", "schema": REPLY_SCHEMA},
+        },
     }
+
+
+def test_thinking_and_effort_are_chosen_for_a_chat_reply(harness: Harness) -> None:
+    composer = harness.composer(ok())
+
+    composer.compose(prompt())
+
+    body = harness.api.body()
+    assert body["thinking"] == {"type": "adaptive"}
+    assert body["output_config"]["effort"] == "low"
+
+
+@pytest.mark.parametrize(
+    ("thinking", "effort"),
+    [("adaptive", "medium"), ("between_tools", "high"), ("disabled", "low")],
+)
+def test_thinking_and_effort_come_from_settings(
+    harness: Harness, thinking: str, effort: str
+) -> None:
+    settings = Settings.from_env(
+        {"ANTHROPIC_API_KEY": KEY, "CLAUDE_THINKING": thinking, "CLAUDE_EFFORT": effort}
+    )
+    client = httpx2.Client(transport=httpx2.MockTransport(harness.api))
+    harness.api.outcomes.append(ok())
+
+    with ClaudeComposer.from_settings(settings, http_client=client) as composer:
+        composer.compose(prompt())
+
+    body = harness.api.body()
+    assert body["thinking"] == {"type": thinking}
+    assert body["output_config"]["effort"] == effort
+
+
+def test_the_largest_reply_the_guardrails_allow_fits_its_share_of_max_tokens() -> None:
+    # The JSON of a reply at the length guardrail's limits, with every other field filled
+    # generously, in a script of 2 characters a token (Latin text is nearer 4).
+    limits = DEFAULT_LIMITS
+    bubble = "ж" * (limits.max_total_chars // limits.max_bubbles)
+    largest = {
+        "bubbles": [bubble] * limits.max_bubbles,
+        "handoff": {"reason": "missing_knowledge", "note": "ж" * 200},
+        "answered_questions": ["ж" * 100] * 4,
+        "do_not_contact": False,
+    }
+
+    tokens = len(json.dumps(largest, ensure_ascii=False)) / 2
+
+    assert tokens <= REPLY_TOKENS
+    assert MAX_TOKENS == REPLY_TOKENS + THINKING_TOKENS
 
 
 def test_credentials_and_url_come_from_arguments_never_the_environment(
@@ -262,11 +326,12 @@ def test_maps_the_reply_and_usage(harness: Harness) -> None:
     usage = {
         "input_tokens": 12,
         "output_tokens": 34,
+        "output_tokens_details": {"thinking_tokens": 20},
         "cache_read_input_tokens": 1000,
         "cache_creation_input_tokens": 300,
         "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 200},
     }
-    composer = harness.composer(ok(usage=usage))
+    composer = harness.composer(ok(usage=usage, before=(THINKING,)))
 
     reply = composer.compose(prompt())
 
@@ -276,7 +341,8 @@ def test_maps_the_reply_and_usage(harness: Harness) -> None:
     assert reply.structured is True
     assert reply.usage == Usage(
         input_tokens=12,
-        output_tokens=34,
+        output_tokens=34,  # the billed total, thinking included
+        thinking_tokens=20,
         cache_read_input_tokens=1000,
         cache_write_5m_tokens=100,
         cache_write_1h_tokens=200,
@@ -302,6 +368,26 @@ def test_an_unsplit_cache_write_is_put_on_the_requested_ttl(
     assert reply.usage.cache_read_input_tokens == 0
 
 
+@pytest.mark.parametrize(
+    "before",
+    [
+        pytest.param((THINKING,), id="thinking"),
+        pytest.param((REDACTED,), id="redacted-thinking"),
+        pytest.param((REDACTED, THINKING), id="both"),
+    ],
+)
+def test_the_reply_is_read_from_the_text_after_thinking(
+    harness: Harness, before: tuple[dict[str, Any], ...]
+) -> None:
+    # Adaptive thinking (on by default on 5.5 models) puts its blocks before the text.
+    composer = harness.composer(ok(before=before))
+
+    reply = composer.compose(prompt())
+
+    assert reply.bubbles == ["Hi!", "It's 10 EUR."]
+    assert reply.structured is True
+
+
 def test_plain_text_falls_back_to_bubbles(harness: Harness) -> None:
     composer = harness.composer(ok("Hello!\n\nIt is 10 EUR."))
 
@@ -311,15 +397,56 @@ def test_plain_text_falls_back_to_bubbles(harness: Harness) -> None:
     assert reply.structured is False
 
 
-@pytest.mark.parametrize("stop_reason", ["refusal", "max_tokens"])
-def test_a_refusal_or_a_cut_off_reply_is_permanent(harness: Harness, stop_reason: str) -> None:
+@pytest.mark.parametrize(
+    ("stop_reason", "says"),
+    [
+        ("refusal", "declined to answer"),
+        ("max_tokens", "cut short"),
+        ("model_context_window_exceeded", "model_context_window_exceeded"),
+    ],
+)
+def test_a_reply_that_stopped_early_is_permanent(
+    harness: Harness, stop_reason: str, says: str
+) -> None:
     composer = harness.composer(ok('{"bubbles": ["cut', stop_reason=stop_reason))
 
-    with pytest.raises(ComposerError, match=stop_reason) as caught:
+    with pytest.raises(ComposerError, match=says) as caught:
         composer.compose(prompt())
 
     assert caught.value.transient is False
+    assert caught.value.usage is not None and caught.value.usage.output_tokens == 4
     assert len(harness.api.requests) == 1
+
+
+def test_a_reply_cut_short_says_so_and_keeps_the_usage_it_was_billed_for(
+    harness: Harness,
+) -> None:
+    usage = {
+        "input_tokens": 900,
+        "output_tokens": MAX_TOKENS,
+        "output_tokens_details": {"thinking_tokens": MAX_TOKENS - 24},
+    }
+    cut = ok('{"bubbles": ["Hi', stop_reason="max_tokens", usage=usage, before=(THINKING,))
+    composer = harness.composer(cut)
+
+    with pytest.raises(ComposerError, match="cut short") as caught:
+        composer.compose(prompt())
+
+    assert caught.value.transient is False
+    assert caught.value.usage is not None
+    assert (caught.value.usage.input_tokens, caught.value.usage.output_tokens) == (900, MAX_TOKENS)
+    assert caught.value.usage.thinking_tokens == MAX_TOKENS - 24
+    assert f"{MAX_TOKENS - 24} of them thinking" in str(caught.value)
+    assert len(harness.api.requests) == 1
+
+
+def test_an_empty_reply_after_thinking_keeps_its_usage(harness: Harness) -> None:
+    composer = harness.composer(ok("", usage={"input_tokens": 5, "output_tokens": 40}))
+
+    with pytest.raises(ComposerError, match="empty") as caught:
+        composer.compose(prompt())
+
+    assert caught.value.usage is not None and caught.value.usage.output_tokens == 40
 
 
 # --- Retries and the budget --------------------------------------------------------------
@@ -504,6 +631,37 @@ def test_the_cache_expires_after_its_ttl(
     written = again.cache_write_1h_tokens + again.cache_write_5m_tokens
     assert (again.cache_read_input_tokens > 0) is still_cached
     assert (written == 0) is still_cached
+
+
+def test_a_long_think_still_leaves_room_for_the_reply(
+    live: tuple[ClaudeComposer, list[float]], standin: ClaudeStandin
+) -> None:
+    with httpx2.Client(base_url=standin.url) as http:
+        think = {"tokens": THINKING_TOKENS + 500}  # past its share: the reply is shorter
+        http.post("/_standin/think", json=think).raise_for_status()
+
+    reply = live[0].compose(prompt())
+
+    assert reply.structured is True
+    assert reply.bubbles[0] == "Thanks for your message!"
+    assert reply.usage.thinking_tokens == think["tokens"]
+    assert reply.usage.output_tokens > think["tokens"]  # the billed total includes it
+
+
+def test_a_think_that_uses_up_max_tokens_is_cut_short_once(
+    live: tuple[ClaudeComposer, list[float]], standin: ClaudeStandin
+) -> None:
+    composer, sleeps = live
+    with httpx2.Client(base_url=standin.url) as http:
+        http.post("/_standin/think", json={"tokens": MAX_TOKENS}).raise_for_status()
+
+    with pytest.raises(ComposerError, match="cut short") as caught:
+        composer.compose(prompt())
+
+    assert caught.value.transient is False
+    assert standin.state.calls == 1 and sleeps == []
+    assert caught.value.usage is not None
+    assert caught.value.usage.output_tokens == caught.value.usage.thinking_tokens == MAX_TOKENS
 
 
 def test_recovers_from_scripted_overload(

@@ -23,6 +23,13 @@ from standins.caching import (
 )
 from standins.claude import ClaudeStandin, serve
 from standins.claude_answers import answer, validate
+from standins.claude_thinking import (
+    SIGNATURE,
+    THINKING_BY_EFFORT,
+    generate,
+    planned_thinking,
+    thinking_problem,
+)
 from workers.llm import Usage, parse_reply
 
 # --- Caching arithmetic (pure) -----------------------------------------------------------
@@ -137,7 +144,7 @@ def test_prompt_blocks_order_and_keys_ignore_cache_control() -> None:
 def request(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": "claude-sonnet-5-5",
-        "max_tokens": 100,
+        "max_tokens": 4096,
         "messages": [{"role": "user", "content": "Hi"}],
     }
     body.update(overrides)
@@ -184,6 +191,87 @@ def test_validation_accepts_a_good_request() -> None:
     )
 
     assert validate(body) is None
+
+
+# --- Thinking (pure) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"thinking": {"type": "disabled"}}, "use 'between_tools'"),
+        ({"thinking": {"type": "enabled", "budget_tokens": 2048}}, "use 'adaptive'"),
+        ({"thinking": {"type": "sometimes"}}, "thinking.type"),
+        ({"thinking": "adaptive"}, "thinking.type"),
+        ({"thinking": {"type": "between_tools", "display": "omitted"}}, "display"),
+        ({"output_config": {"effort": "extreme"}}, "effort"),
+        (
+            {"thinking": {"type": "between_tools"}, "output_config": {"effort": "xhigh"}},
+            "between_tools allows low to high",
+        ),
+        ({"temperature": 0.2}, "temperature"),
+        ({"top_p": 0.9}, "top_p"),
+        ({"top_k": 5}, "top_k"),
+        ({"tool_choice": {"type": "any"}}, "forced tool use"),
+    ],
+)
+def test_thinking_rules_reject_what_a_5_5_model_would(
+    overrides: dict[str, Any], message: str
+) -> None:
+    problem = thinking_problem(request(**overrides))
+
+    assert problem is not None
+    assert message in problem
+    assert validate(request(**overrides)) == problem
+
+
+@pytest.mark.parametrize(
+    ("overrides", "tokens"),
+    [
+        ({}, THINKING_BY_EFFORT["high"]),
+        ({"thinking": {"type": "adaptive"}}, THINKING_BY_EFFORT["high"]),
+        (
+            {
+                "thinking": {"type": "adaptive", "display": "summarized"},
+                "output_config": {"effort": "low"},
+            },
+            THINKING_BY_EFFORT["low"],
+        ),
+        ({"thinking": {"type": "between_tools"}, "output_config": {"effort": "high"}}, 0),
+        ({"temperature": 1, "tool_choice": {"type": "auto"}}, THINKING_BY_EFFORT["high"]),
+    ],
+)
+def test_thinking_rules_accept_and_plan(overrides: dict[str, Any], tokens: int) -> None:
+    body = request(**overrides)
+
+    assert thinking_problem(body) is None
+    assert planned_thinking(body) == tokens
+
+
+def test_generate_puts_thinking_first_within_max_tokens() -> None:
+    text = "x" * 40  # 10 tokens
+
+    fits = generate(request(max_tokens=30), text, thinking=20)
+    cut = generate(request(max_tokens=25), text, thinking=20)
+    nothing_left = generate(request(max_tokens=20), text, thinking=50)
+    no_thinking = generate(request(max_tokens=10), text, thinking=0)
+
+    assert [b["type"] for b in fits.content] == ["thinking", "text"]
+    assert (fits.stop_reason, fits.output_tokens, fits.thinking_tokens) == ("end_turn", 30, 20)
+    assert cut.content[1] == {"type": "text", "text": "x" * 20}
+    assert (cut.stop_reason, cut.output_tokens, cut.thinking_tokens) == ("max_tokens", 25, 20)
+    assert [b["type"] for b in nothing_left.content] == ["thinking"]
+    assert (nothing_left.output_tokens, nothing_left.thinking_tokens) == (20, 20)
+    assert no_thinking.content == [{"type": "text", "text": text}]
+    assert no_thinking.stop_reason == "end_turn"
+
+
+def test_a_summarized_thinking_block_has_text() -> None:
+    body = request(thinking={"type": "adaptive", "display": "summarized"})
+
+    (block, _) = generate(body, "hi", thinking=5).content
+
+    assert block["thinking"] and block["signature"] == SIGNATURE
 
 
 # --- Answers -----------------------------------------------------------------------------
@@ -265,9 +353,14 @@ def test_answers_a_messages_call_labelled_as_a_standin(http: httpx2.Client) -> N
         "end_turn",
     )
     assert message["model"] == "claude-sonnet-5-5"
-    assert json.loads(message["content"][0]["text"])["bubbles"][0] == "Thanks for your message!"
+    thinking, reply = message["content"]
+    # No thinking field: adaptive thinking at the default effort, as on the 5.5 models.
+    assert thinking == {"type": "thinking", "thinking": "", "signature": SIGNATURE}
+    assert json.loads(reply["text"])["bubbles"][0] == "Thanks for your message!"
     usage = message["usage"]
-    assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0
+    assert usage["input_tokens"] > 0
+    assert usage["output_tokens_details"] == {"thinking_tokens": THINKING_BY_EFFORT["high"]}
+    assert usage["output_tokens"] == THINKING_BY_EFFORT["high"] + estimate_tokens(reply["text"])
     assert usage["cache_creation"] == {
         "ephemeral_5m_input_tokens": 0,
         "ephemeral_1h_input_tokens": 0,
@@ -310,6 +403,31 @@ def test_scripted_failures_come_first_then_normal_answers(http: httpx2.Client) -
     assert statuses[0].headers["retry-after"] == "600"
 
 
+def test_a_scripted_long_think_cuts_the_answer_short(http: httpx2.Client) -> None:
+    scripted = http.post("/_standin/think", json={"tokens": 1000, "times": 2})
+    assert scripted.json() == {"scripted": 2}
+    body = said("How much is it?", max_tokens=1024, output_config=JSON_FORMAT)
+
+    cut, also_cut, normal = (http.post("/v1/messages", json=body).json() for _ in range(3))
+
+    assert cut["stop_reason"] == also_cut["stop_reason"] == "max_tokens"
+    thinking, text = cut["content"]
+    assert thinking["type"] == "thinking"
+    assert len(text["text"]) == 24 * 4  # the 24 tokens thinking left, at 4 characters each
+    assert cut["usage"]["output_tokens"] == 1024
+    assert cut["usage"]["output_tokens_details"] == {"thinking_tokens": 1000}
+    assert normal["stop_reason"] == "end_turn"
+
+
+def test_a_scripted_redacted_think(http: httpx2.Client) -> None:
+    http.post("/_standin/think", json={"tokens": 50, "redacted": True})
+
+    message = http.post("/v1/messages", json=said("Hi")).json()
+
+    assert [block["type"] for block in message["content"]] == ["redacted_thinking", "text"]
+    assert message["usage"]["output_tokens_details"] == {"thinking_tokens": 50}
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [
@@ -317,6 +435,10 @@ def test_scripted_failures_come_first_then_normal_answers(http: httpx2.Client) -
         ("/_standin/fail", {"status": 529, "times": 0}),
         ("/_standin/fail", {"delay": -1}),
         ("/_standin/advance", {"seconds": "soon"}),
+        ("/_standin/think", {}),
+        ("/_standin/think", {"tokens": 0}),
+        ("/_standin/think", {"tokens": 10, "times": 0}),
+        ("/_standin/think", {"tokens": 10, "redacted": "yes"}),
     ],
 )
 def test_controls_reject_nonsense(http: httpx2.Client, path: str, body: dict[str, Any]) -> None:
@@ -329,6 +451,7 @@ def test_advance_expires_and_reset_forgets(http: httpx2.Client) -> None:
     again = http.post("/v1/messages", json=body).json()["usage"]
     http.post("/_standin/advance", json={"seconds": 301})
     expired = http.post("/v1/messages", json=body).json()["usage"]
+    http.post("/_standin/think", json={"tokens": 10_000})
     http.post("/_standin/reset", json={})
     after_reset = http.post("/v1/messages", json=body)
 
@@ -337,6 +460,7 @@ def test_advance_expires_and_reset_forgets(http: httpx2.Client) -> None:
     assert expired["cache_read_input_tokens"] == 0
     assert expired["cache_creation_input_tokens"] == MIN_CACHEABLE_TOKENS
     assert after_reset.headers["request-id"] == "req_standin_000001"
+    assert after_reset.json()["stop_reason"] == "end_turn"
     assert after_reset.json()["usage"]["cache_read_input_tokens"] == 0
 
 

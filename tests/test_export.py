@@ -96,6 +96,7 @@ def seeded(engine: Engine) -> dict[str, int]:
             created_at=T0,
             input_tokens=1000,
             output_tokens=200,
+            thinking_tokens=120,
             cache_read_input_tokens=5000,
             cache_write_1h_tokens=3000,
         )
@@ -242,10 +243,12 @@ def test_one_row_per_conversation(
         "arm": ARM,
         "outcome": "converted",
         "deal_value": 249.0,
-        "cost_usd": round(float(cost(prices, **USAGE)), 6),
+        "cost_usd": round(float(cost(prices, **USAGE)), 6),  # thinking inside output
+        "thinking_tokens": 120,
+        "cost_thinking_usd": round(120 * 15 / 1_000_000, 6),  # at the output price
     }
     assert first == as_written({key: sold[key] for key in CONVERSATION_COLUMNS}, fmt)
-    assert float(first["cost_usd"]) > 0
+    assert float(first["cost_usd"]) > float(first["cost_thinking_usd"]) > 0
     unanswered = {
         "conversation_display_id": 77,
         "inbox_id": 13,
@@ -256,6 +259,8 @@ def test_one_row_per_conversation(
         "arm": None,
         "outcome": "open",
         "cost_usd": 0.0,
+        "thinking_tokens": 0,
+        "cost_thinking_usd": 0.0,
     }
     assert pick(second, *unanswered) == as_written(unanswered, fmt)
 

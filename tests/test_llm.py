@@ -118,6 +118,7 @@ def test_reply_and_usage_are_json_friendly() -> None:
         "usage": {
             "input_tokens": 10,
             "output_tokens": 5,
+            "thinking_tokens": 0,
             "cache_read_input_tokens": 0,
             "cache_write_5m_tokens": 0,
             "cache_write_1h_tokens": 0,

@@ -19,6 +19,7 @@ def test_defaults_need_nothing() -> None:
     assert settings.missing() == ["CHATWOOT_URL", "CHATWOOT_BOT_TOKEN", "ANTHROPIC_API_KEY"]
     assert settings.chatwoot_account_ids == () and settings.serves(58)
     assert not settings.chatwoot_configured and not settings.claude_configured
+    assert (settings.claude_thinking, settings.claude_effort) == ("adaptive", "low")
 
 
 def test_reads_every_documented_variable() -> None:
@@ -32,6 +33,8 @@ def test_reads_every_documented_variable() -> None:
             "ANTHROPIC_API_KEY": "sk-ant-secret",
             "ANTHROPIC_BASE_URL": "http://127.0.0.1:9999",
             "ANTHROPIC_MODEL": "claude-haiku-5-5",
+            "CLAUDE_THINKING": "Between_Tools",
+            "CLAUDE_EFFORT": "medium",
             "DATABASE_URL": "postgresql://u@h/db",
             "REDIS_URL": "redis://h:6379/2",
             "REPLY_DEBOUNCE_SECONDS": "0.2",
@@ -52,6 +55,7 @@ def test_reads_every_documented_variable() -> None:
     assert settings.wingman_config == "/etc/wingman.toml" and settings.wingman_config_explicit
     assert settings.effective_redis_url == "redis://h:6379/2"
     assert settings.chatwoot_configured and settings.claude_configured
+    assert (settings.claude_thinking, settings.claude_effort) == ("between_tools", "medium")
     assert settings.missing() == []
 
 
@@ -106,6 +110,8 @@ def test_empty_values_count_as_unset() -> None:
         ("DELIVERY_RETENTION_DAYS", "0"),
         ("OUTBOX_RETRY_SECONDS", "1,soon"),
         ("PROMPT_CACHE_TTL", "1d"),
+        ("CLAUDE_THINKING", "enabled"),
+        ("CLAUDE_EFFORT", "extreme"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
@@ -116,6 +122,14 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
 def test_max_wait_shorter_than_debounce_is_refused() -> None:
     with pytest.raises(SettingsError, match="REPLY_MAX_WAIT_SECONDS"):
         Settings.from_env({"REPLY_DEBOUNCE_SECONDS": "60", "REPLY_MAX_WAIT_SECONDS": "30"})
+
+
+@pytest.mark.parametrize("effort", ["xhigh", "max"])
+def test_between_tools_above_high_effort_is_refused(effort: str) -> None:
+    # Anthropic answers a 400 to every such request; better to say so at start-up.
+    with pytest.raises(SettingsError, match="^CLAUDE_EFFORT: .*CLAUDE_THINKING=adaptive"):
+        Settings.from_env({"CLAUDE_THINKING": "between_tools", "CLAUDE_EFFORT": effort})
+    assert Settings.from_env({"CLAUDE_EFFORT": effort}).claude_effort == effort
 
 
 def test_env_file_is_read_and_environment_wins(

@@ -6,12 +6,13 @@ import copy
 from decimal import Decimal
 
 import pytest
+from sqlmodel import Session
 
 from bot.settings import Prices, Settings, SettingsError
 from tests.conftest import load_event
 from tests.loop_harness import DEBOUNCE, T0, Loop
 from workers import runtime, spend
-from workers.llm import Reply, Usage
+from workers.llm import ComposerError, Reply, Usage
 
 
 def test_cost_prices_each_kind_of_token_separately() -> None:
@@ -92,3 +93,38 @@ def test_under_the_cap_nothing_changes(loop: Loop) -> None:
     loop.customer_says("And the return window?", at=T0 + 100)
     loop.run(at=T0 + 100 + DEBOUNCE + 1)
     assert len(loop.composer.prompts) == 2 and loop.handoff_reasons() == []
+
+
+def test_a_reply_cut_short_hands_off_and_its_tokens_count_toward_the_spend(loop: Loop) -> None:
+    billed = Usage(
+        input_tokens=1000, output_tokens=2048, thinking_tokens=2000, model="claude-sonnet-5-5"
+    )
+    loop.composer.add(
+        ComposerError("Claude's reply was cut short at max_tokens", transient=False, usage=billed)
+    )
+    loop.customer_says("Which tent for a family of four?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+
+    [draft] = loop.drafts()
+    assert draft.state == "failed"
+    assert (draft.input_tokens, draft.output_tokens, draft.thinking_tokens) == (1000, 2048, 2000)
+    assert draft.model == "claude-sonnet-5-5"
+    assert loop.handoff_reasons() == ["claude_failed"]
+    assert "cut short" in loop.fake.notes()[-1]
+    with Session(loop.engine) as session:
+        spent = spend.spent_today(session, Prices(), now=loop.clock.dt())
+    assert spent == (1000 * Prices().input + 2048 * Prices().output) / spend.MILLION
+
+
+def test_thinking_is_recorded_and_priced_once_inside_output(loop: Loop) -> None:
+    # Anthropic bills thinking as output, and output_tokens already includes it.
+    usage = Usage(input_tokens=1000, output_tokens=500, thinking_tokens=300, model="m")
+    loop.composer.add(Reply(bubbles=["Yes!"], usage=usage))
+    loop.customer_says("Does it fit two?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+
+    [draft] = loop.drafts()
+    assert (draft.output_tokens, draft.thinking_tokens) == (500, 300)
+    with Session(loop.engine) as session:
+        spent = spend.spent_today(session, Prices(), now=loop.clock.dt())
+    assert spent == (1000 * Prices().input + 500 * Prices().output) / spend.MILLION

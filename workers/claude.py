@@ -1,7 +1,11 @@
 """ClaudeComposer: the one place that talks to the Anthropic SDK.
 
-It owns the request shape (cached prefix, structured output), our own retry loop, usage
-accounting, and the translation of every SDK failure into ComposerError.
+It owns the request shape (cached prefix, structured output, thinking and effort), our own
+retry loop, usage accounting, and the translation of every SDK failure into ComposerError.
+
+The request carries only what current models accept with thinking on: no sampling
+parameters (temperature, top_p, top_k), no tools or forced tool_choice (structured output
+gives the JSON), and no assistant prefill (the history always ends with the customer).
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from anthropic.types import (
     MessageParam,
     OutputConfigParam,
     TextBlockParam,
+    ThinkingConfigParam,
 )
 
 from workers.llm import REPLY_SCHEMA, ComposerError, Prompt, Reply, Role, Usage, parse_reply
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.settings import Effort, Settings, ThinkingMode
 
 # The RQ job running compose() must have a timeout above this; see budget_seconds.
 CALL_BUDGET_SECONDS = 120.0
@@ -35,7 +40,21 @@ DEFAULT_ATTEMPTS = 3
 FIRST_WAIT_SECONDS = 2.0
 WAIT_FACTOR = 4.0
 MAX_WAIT_SECONDS = 8.0
-MAX_TOKENS = 1024
+# max_tokens bounds thinking and the reply together ("Thinking tokens count toward your
+# max_tokens limit"; on the 5.5 models adaptive thinking is on unless turned off).
+# The reply's JSON needs at most about 1,000 tokens: the length guardrail's 1,200 characters
+# of bubbles, the questions answered, a handoff note and the JSON syntax come to about 2,000
+# characters, at 2 characters a token for the densest scripts (Latin text is nearer 4).
+REPLY_TOKENS = 1024
+# Left for thinking: several times what adaptive thinking at low effort spends on a chat
+# turn, which is often nothing; a typical reply's JSON is a few hundred tokens, so the
+# unused part of REPLY_TOKENS adds to it.
+THINKING_TOKENS = 1024
+# Not more: one attempt must be able to finish within DEFAULT_TIMEOUT_SECONDS. At Sonnet's
+# ~63 tokens/s (Artificial Analysis, Sonnet 4.5; the 5.5 models are faster) plus ~2 s to the
+# first token, 2,048 tokens take ~34 s. A larger ceiling would turn a runaway think into a
+# timeout, retried and paid for again, instead of one call that stops at max_tokens.
+MAX_TOKENS = REPLY_TOKENS + THINKING_TOKENS
 # Anthropic's own retry policy (the SDK's _should_retry): timeouts, lock conflicts, rate
 # limits and every 5xx, which includes 529 overloaded.
 RETRY_4XX = frozenset({408, 409, 429})
@@ -106,10 +125,23 @@ def _cache_control(prompt: Prompt) -> CacheControlEphemeralParam:
     return {"type": "ephemeral", "ttl": prompt.cache_ttl}
 
 
+def thinking_param(mode: ThinkingMode) -> ThinkingConfigParam:
+    """The ``thinking`` field for a setting; each type is its own TypedDict in the SDK."""
+    if mode == "adaptive":
+        return {"type": "adaptive"}
+    if mode == "between_tools":
+        return {"type": "between_tools"}
+    return {"type": "disabled"}
+
+
 def usage_from(message: Message, *, requested_ttl: str, latency_ms: int) -> Usage:
     """Usage of one response. When only the total cache write is reported, it was written
-    with the TTL we asked for, since every breakpoint we send uses that one TTL."""
+    with the TTL we asked for, since every breakpoint we send uses that one TTL.
+
+    ``output_tokens`` stays Anthropic's billed total; ``output_tokens_details`` splits out
+    the thinking part (absent on models that don't report it: then 0)."""
     u = message.usage
+    details = u.output_tokens_details
     if u.cache_creation is not None:
         write_5m = u.cache_creation.ephemeral_5m_input_tokens
         write_1h = u.cache_creation.ephemeral_1h_input_tokens
@@ -119,6 +151,7 @@ def usage_from(message: Message, *, requested_ttl: str, latency_ms: int) -> Usag
     return Usage(
         input_tokens=u.input_tokens,
         output_tokens=u.output_tokens,
+        thinking_tokens=details.thinking_tokens if details is not None else 0,
         cache_read_input_tokens=u.cache_read_input_tokens or 0,
         cache_write_5m_tokens=write_5m,
         cache_write_1h_tokens=write_1h,
@@ -152,11 +185,26 @@ def translate(exc: anthropic.AnthropicError) -> ComposerError:
 
 
 def reply_from(message: Message, usage: Usage) -> Reply:
-    if message.stop_reason not in (None, "end_turn", "stop_sequence"):
-        # refusal, max_tokens (JSON cut short), context window: asking again won't help.
+    """The reply in a response, read from its text blocks (thinking blocks come first).
+
+    A response that stopped early raises a permanent ComposerError carrying the usage:
+    asking again won't help, and Anthropic bills the tokens anyway.
+    """
+    request = f"request {usage.request_id}"
+    if message.stop_reason == "max_tokens":
         raise ComposerError(
-            f"Claude stopped with {message.stop_reason} (request {usage.request_id})",
+            f"Claude's reply was cut short: it reached the {usage.output_tokens}-token limit "
+            f"(max_tokens; {usage.thinking_tokens} of them thinking) before its JSON was "
+            f"complete ({request})",
             transient=False,
+            usage=usage,
+        )
+    if message.stop_reason == "refusal":
+        raise ComposerError(f"Claude declined to answer ({request})", transient=False, usage=usage)
+    if message.stop_reason not in (None, "end_turn", "stop_sequence"):
+        # model_context_window_exceeded; tool_use and pause_turn need tools we never send.
+        raise ComposerError(
+            f"Claude stopped with {message.stop_reason} ({request})", transient=False, usage=usage
         )
     text = "".join(block.text for block in message.content if block.type == "text")
     return parse_reply(text, usage)
@@ -178,6 +226,8 @@ class ClaudeComposer:
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         attempts: int = DEFAULT_ATTEMPTS,
+        thinking: ThinkingMode = "adaptive",
+        effort: Effort = "low",
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         http_client: httpx2.Client | None = None,
@@ -188,6 +238,8 @@ class ClaudeComposer:
         if timeout <= 0 or attempts < 1:
             raise ValueError("timeout must be positive and attempts at least 1")
         self.model = model
+        self.thinking = thinking
+        self.effort = effort
         self.timeout = timeout
         self.attempts = attempts
         self.waits = retry_waits(attempts)
@@ -219,6 +271,8 @@ class ClaudeComposer:
             api_key=settings.anthropic_api_key or "",
             model=settings.anthropic_model,
             base_url=settings.anthropic_base_url,
+            thinking=settings.claude_thinking,
+            effort=settings.claude_effort,
             sleep=sleep,
             clock=clock,
             http_client=http_client,
@@ -233,7 +287,8 @@ class ClaudeComposer:
         system = system_blocks(prompt)
         messages = message_params(prompt)
         output_config: OutputConfigParam = {
-            "format": {"type": "json_schema", "schema": REPLY_SCHEMA}
+            "effort": self.effort,
+            "format": {"type": "json_schema", "schema": REPLY_SCHEMA},
         }
         for attempt in range(1, self.attempts + 1):
             started = self._clock()
@@ -244,6 +299,7 @@ class ClaudeComposer:
                     system=system or anthropic.omit,
                     messages=messages,
                     output_config=output_config,
+                    thinking=thinking_param(self.thinking),
                 )
             except anthropic.AnthropicError as exc:
                 error = translate(exc)

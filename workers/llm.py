@@ -65,13 +65,23 @@ class ComposerError(Exception):
     """Composing a reply failed.
 
     ``transient`` failures (timeouts, overload, rate limits) are worth retrying later; on
-    permanent ones (a rejected request, a refusal, an empty reply) the job hands off instead.
+    permanent ones (a rejected request, a refusal, a reply cut short, an empty reply) the job
+    hands off instead. ``usage`` is set when Claude answered but the answer can't be used:
+    Anthropic bills those tokens all the same, so the spend must count them.
     """
 
-    def __init__(self, message: str, *, transient: bool, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        status: int | None = None,
+        usage: Usage | None = None,
+    ) -> None:
         super().__init__(message)
         self.transient = transient
         self.status = status
+        self.usage = usage
 
 
 @dataclass(frozen=True)
@@ -99,10 +109,16 @@ class Prompt:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens and timing of one API call. Cache writes are split because their prices differ."""
+    """Tokens and timing of one API call. Cache writes are split because their prices differ.
+
+    ``output_tokens`` is everything generated, thinking included: the total Anthropic bills
+    at the output price. ``thinking_tokens`` is the part of it spent thinking, for
+    observability only; pricing it as well would count it twice.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
+    thinking_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
@@ -144,8 +160,8 @@ def parse_reply(text: str, usage: Usage) -> Reply:
     into bubbles on blank lines, with paragraphs past the fourth merged into the fourth, so
     no customer-facing text is lost.
 
-    Raises ComposerError(transient=False) when there is no text at all: a Reply always has a
-    bubble to post, and an empty answer is better handed to a person than sent.
+    Raises ComposerError(transient=False, usage=usage) when there is no text at all: a Reply
+    always has a bubble to post, and an empty answer is better handed to a person than sent.
     """
     found = _structured(text)
     if found is not None:
@@ -153,7 +169,7 @@ def parse_reply(text: str, usage: Usage) -> Reply:
         return Reply(_cap(bubbles), handoff, answered, do_not_contact, True, usage)
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     if not paragraphs:
-        raise ComposerError("Claude returned an empty reply", transient=False)
+        raise ComposerError("Claude returned an empty reply", transient=False, usage=usage)
     return Reply(_cap(paragraphs), structured=False, usage=usage)
 
 

@@ -43,7 +43,7 @@ from workers import (
 )
 from workers.deliveries import HumanReplied, OwnEcho
 from workers.gate import bot_may_act, effective_autonomy
-from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply, Turn
+from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply, Turn, Usage
 from workers.playbook import arm_text, knowledge_text, system_text
 from workers.text import join_bubbles
 
@@ -125,7 +125,9 @@ def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = Non
         except ComposerError as exc:
             log.warning("conversation %s: Claude didn't answer: %s", work.display_id, exc)
             reason = f"Claude didn't answer ({exc})"
-            outcome = _fail(conversation_id, work, deps, reason, category="claude_failed")
+            outcome = _fail(
+                conversation_id, work, deps, reason, category="claude_failed", usage=exc.usage
+            )
         else:
             outcome = _store_draft(conversation_id, work, reply, deps, hint=hint)
     if outcome is not None:
@@ -292,15 +294,8 @@ def _store_draft(
             last_customer_message_at=max(m.received_at for m in work.waiting),
             created_at=now,
             ready_at=now,
-            model=usage.model,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_input_tokens=usage.cache_read_input_tokens,
-            cache_write_5m_tokens=usage.cache_write_5m_tokens,
-            cache_write_1h_tokens=usage.cache_write_1h_tokens,
-            latency_ms=usage.latency_ms,
-            request_id=usage.request_id,
             arm_id=work.arm_id,
+            **_usage_columns(usage),
         )
         session.add(draft)
         session.flush()
@@ -461,13 +456,27 @@ def _notify_spend_cap_once(deps: ReplyDeps, reason: str) -> None:
 
 
 def _fail(
-    conversation_id: int, work: _Work, deps: ReplyDeps, reason: str, *, category: str
+    conversation_id: int,
+    work: _Work,
+    deps: ReplyDeps,
+    reason: str,
+    *,
+    category: str,
+    usage: Usage | None = None,
 ) -> dict[str, Any]:
-    """No draft can be written: hand the conversation to a human, saying why."""
+    """No draft can be written: hand the conversation to a human, saying why.
+
+    ``usage`` is that of a call Claude answered unusably; the failed draft records it, so
+    the spend counts what Anthropic bills.
+    """
     now = deps.now()
     with session_scope(deps.engine) as session:
         draft = Draft(
-            conversation_id=conversation_id, state="failed", failure=reason, created_at=now
+            conversation_id=conversation_id,
+            state="failed",
+            failure=reason,
+            created_at=now,
+            **(_usage_columns(usage) if usage is not None else {}),
         )
         session.add(draft)
         session.flush()
@@ -483,6 +492,21 @@ def _fail(
             draft_id=draft.id,
         )
     return _notice("handoff", work, now, reason=category, detail=reason)
+
+
+def _usage_columns(usage: Usage) -> dict[str, Any]:
+    """A draft's record of the Claude call that wrote it (or failed to)."""
+    return {
+        "model": usage.model,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "thinking_tokens": usage.thinking_tokens,
+        "cache_read_input_tokens": usage.cache_read_input_tokens,
+        "cache_write_5m_tokens": usage.cache_write_5m_tokens,
+        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+        "latency_ms": usage.latency_ms,
+        "request_id": usage.request_id,
+    }
 
 
 def remind(

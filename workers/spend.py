@@ -1,7 +1,8 @@
 """What Claude costs, from the usage each draft records and a price table in settings.
 
 Prices are dollars per million tokens, by kind, because Anthropic prices each differently:
-input, output, 5-minute cache writes, 1-hour cache writes and cache reads.
+input, output, 5-minute cache writes, 1-hour cache writes and cache reads. Thinking is billed
+as output and is already inside ``output_tokens``, so ``thinking_tokens`` is never priced.
 """
 
 from __future__ import annotations
