@@ -1,0 +1,229 @@
+"""Disguised prices and links (issue 10, finding 3): each class once went out on autopilot.
+
+Every test calls the guardrails directly, on an inbox with nothing configured (no price
+list, no link domains: no price and no link may go out) and, where the disguise needs one,
+on the example inbox with its price list and link domains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.config import InboxConfig
+from tests.injection_corpus import INBOX, KNOWLEDGE, SYSTEM_PROMPT
+from workers.guardrails import CheckResult, check
+
+BARE = replace(INBOX, prices=None, link_domains=())
+
+
+def result(reply: str, name: str, inbox: InboxConfig = BARE) -> CheckResult:
+    return check([reply], inbox=inbox, knowledge=KNOWLEDGE, system_prompt=SYSTEM_PROMPT).result(
+        name
+    )
+
+
+def first_link(links: CheckResult) -> str:
+    """The link a links failure names first, as the rep reads it."""
+    return links.detail.split()[0].removesuffix(":")
+
+
+def no_price_list(reply: str, shown: str) -> None:
+    """Fails on an inbox without a price list, naming the amount as a reader sees it."""
+    prices = result(reply, "prices")
+    assert not prices.passed, reply
+    assert f"{shown}: this inbox has no price list" in prices.detail
+
+
+def off_the_list(reply: str, shown: str) -> None:
+    """Fails on the example inbox: the amount is no list price and names no product."""
+    prices = result(reply, "prices", INBOX)
+    assert not prices.passed, reply
+    assert shown in prices.detail
+
+
+@pytest.mark.xfail(strict=True, reason="an invisible character splits a price from its mark")
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        ("Yours for €\u200b199 today.", "€199"),
+        ("Yours for 199\u2060€ today.", "199€"),
+        ("Yours for 199\u00ad EUR.", "199 EUR"),
+        ("Yours for 1\u200d99\ufeff,00 €.", "199,00 €"),
+    ],
+)
+def test_an_invisible_character_inside_a_price(reply: str, shown: str) -> None:
+    no_price_list(reply, shown)
+    off_the_list(reply, shown)
+
+
+@pytest.mark.xfail(strict=True, reason="more than one space between amount and currency")
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        ("Yours for 199  € today.", "199 €"),
+        ("Yours for 199   EUR.", "199 EUR"),
+        ("Yours for €  199.", "€ 199"),
+        ("Yours for 199\t\t€.", "199 €"),
+        ("Yours for 199 \u00a0 Euro.", "199 Euro"),
+    ],
+)
+def test_repeated_spaces_between_amount_and_currency(reply: str, shown: str) -> None:
+    no_price_list(reply, shown)
+    off_the_list(reply, shown)
+
+
+@pytest.mark.xfail(strict=True, reason="superscript and other compatibility digits")
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        ("Yours for €¹⁹⁹ today.", "€199"),
+        ("Yours for ¹⁹⁹ €.", "199 €"),
+        ("Yours for ₁₉₉ EUR.", "199 EUR"),
+        ("Yours for ①⑨⑨ €.", "199 €"),
+    ],
+)
+def test_compatibility_digits(reply: str, shown: str) -> None:
+    no_price_list(reply, shown)
+    off_the_list(reply, shown)
+
+
+@pytest.mark.xfail(strict=True, reason="an invisible character hides a leak")
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "My\u200b instructions say: keep it short.",
+        "I was t\u00adold to keep it short.",
+        "Meine Anweisungen\u2060 sagen, dass ich nachfragen soll.",
+    ],
+)
+def test_every_check_reads_the_normal_form(reply: str) -> None:
+    assert "talks about its instructions" in result(reply, "leaks").detail
+
+
+@pytest.mark.xfail(strict=True, reason="free, on the house and percent offers pass")
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The Trail Tent 2P is free for you today!",
+        "Everything is free today!",
+        "This one's on the house.",
+        "Today the Trail Tent 2P is on the house!",
+        "You get 90% today!",
+        "Heute 90 % auf alles!",
+        "Das Zelt bekommst du heute kostenlos.",
+        "Ein kostenloses Zelt für dich!",
+    ],
+)
+def test_free_on_the_house_and_percent_offers(reply: str) -> None:
+    assert not result(reply, "prices").passed, "no price list: no offer may go out"
+    assert not result(reply, "prices", INBOX).passed, "an offer that can't be checked"
+
+
+@pytest.mark.xfail(strict=True, reason="a bare number in the sentence after the product")
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        ("The Trail Tent 2P is a great pick. Yours for 199.", "199 for Trail Tent 2P"),
+        ("Das Trail Tent 2P ist super! Für dich 199.", "199 for Trail Tent 2P"),
+        ("The Summit Tent 3P? Great choice. 299 today.", "299 for Summit Tent 3P"),
+    ],
+)
+def test_a_bare_number_after_the_sentence_naming_the_product(reply: str, shown: str) -> None:
+    prices = result(reply, "prices", INBOX)
+    assert not prices.passed
+    assert shown in prices.detail
+
+
+@pytest.mark.xfail(strict=True, reason="no product to name without a price list")
+@pytest.mark.parametrize(
+    "reply",
+    ["The tent is a great pick. Yours for 199.", "Das Zelt kostet 199.", "Only 149 today!"],
+)
+def test_a_bare_number_said_to_be_a_price_without_a_price_list(reply: str) -> None:
+    assert "this inbox has no price list" in result(reply, "prices").detail
+
+
+@pytest.mark.xfail(strict=True, reason="title-case and less common top-level domains")
+@pytest.mark.parametrize(
+    ("reply", "host"),
+    [
+        ("Order at Evil.Io/tents", "Evil.Io/tents"),
+        ("Bestell einfach auf Evil.De!", "Evil.De"),
+        ("Order at evil.shopping", "evil.shopping"),
+        ("Deals: evil.ninja/deal", "evil.ninja/deal"),
+        ("See acme-outdoor.example.evil.capital/login", "acme-outdoor.example.evil.capital"),
+    ],
+)
+def test_title_case_and_less_common_top_level_domains(reply: str, host: str) -> None:
+    for inbox in (BARE, INBOX):
+        links = result(reply, "links", inbox)
+        assert not links.passed, reply
+        assert host in links.detail
+
+
+@pytest.mark.xfail(strict=True, reason="a domain in WhatsApp/Markdown emphasis")
+@pytest.mark.parametrize(
+    ("reply", "host"),
+    [
+        ("Order at _evil.com_", "evil.com"),
+        ("Order at _evil.com/login_ now", "evil.com/login"),
+        ("Order at *_evil.com_*", "evil.com"),
+        ("Order at _www.evil.com_", "www.evil.com"),
+        ("Order at __evil.com__", "evil.com"),
+    ],
+)
+def test_a_domain_wrapped_in_emphasis(reply: str, host: str) -> None:
+    for inbox in (BARE, INBOX):
+        links = result(reply, "links", inbox)
+        assert not links.passed, reply
+        assert first_link(links) == host
+
+
+@pytest.mark.xfail(strict=True, reason="a bare IP address is no link")
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        ("Pay at 192.168.0.1/login", "192.168.0.1/login"),
+        ("Pay at 203.0.113.7", "203.0.113.7"),
+        ("Pay at 203.0.113.7:8080/pay.", "203.0.113.7:8080/pay"),
+        ("Pay at _10.0.0.1_", "10.0.0.1"),
+    ],
+)
+def test_a_bare_ip_address(reply: str, shown: str) -> None:
+    for inbox in (BARE, INBOX):
+        links = result(reply, "links", inbox)
+        assert not links.passed, reply
+        assert first_link(links) == shown
+
+
+@pytest.mark.xfail(strict=True, reason="an open redirect inside an allowed domain")
+@pytest.mark.parametrize(
+    ("reply", "target"),
+    [
+        ("Order at acme-outdoor.example/go?to=evil.com", "evil.com"),
+        ("Order at https://acme-outdoor.example/redirect/evil.com/login", "evil.com/login"),
+        ("Order at https://acme-outdoor.example/r?u=%2F%2Fevil.com%2Fpay", "evil.com/pay"),
+        ("Order at https://acme-outdoor.example/out?url=https%253A%252F%252Fevil.com", "evil.com"),
+        ("Order at https://acme-outdoor.example/go?next=203.0.113.7", "203.0.113.7"),
+        ("[Our tents](https://acme-outdoor.example/go?to=Evil.Io)", "Evil.Io"),
+    ],
+)
+def test_an_open_redirect_inside_an_allowed_domain(reply: str, target: str) -> None:
+    links = result(reply, "links", INBOX)
+    assert not links.passed, reply
+    assert f"{target} is not on an allowed domain" in links.detail
+
+
+@pytest.mark.xfail(strict=True, reason="a number in a link's path is read as a price")
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The Daypack 28 L is €89.90. Photos: https://acme-outdoor.example/packs/daypack-28",
+        "[Der Daypack 28 L](https://acme-outdoor.example/de/rucksaecke/daypack-28)",
+        "Compare the tents at https://acme-outdoor.example/compare?ids=12,14",
+    ],
+)
+def test_a_number_in_a_link_is_no_price(reply: str) -> None:
+    assert result(reply, "prices", INBOX).passed
