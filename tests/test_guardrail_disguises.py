@@ -14,6 +14,7 @@ import pytest
 from bot.config import InboxConfig
 from tests.injection_corpus import INBOX, KNOWLEDGE, SYSTEM_PROMPT
 from workers.guardrails import CheckResult, check
+from workers.guardrails.text import normalise
 
 BARE = replace(INBOX, prices=None, link_domains=())
 
@@ -43,7 +44,6 @@ def off_the_list(reply: str, shown: str) -> None:
     assert shown in prices.detail
 
 
-@pytest.mark.xfail(strict=True, reason="an invisible character splits a price from its mark")
 @pytest.mark.parametrize(
     ("reply", "shown"),
     [
@@ -58,7 +58,6 @@ def test_an_invisible_character_inside_a_price(reply: str, shown: str) -> None:
     off_the_list(reply, shown)
 
 
-@pytest.mark.xfail(strict=True, reason="more than one space between amount and currency")
 @pytest.mark.parametrize(
     ("reply", "shown"),
     [
@@ -74,7 +73,6 @@ def test_repeated_spaces_between_amount_and_currency(reply: str, shown: str) -> 
     off_the_list(reply, shown)
 
 
-@pytest.mark.xfail(strict=True, reason="superscript and other compatibility digits")
 @pytest.mark.parametrize(
     ("reply", "shown"),
     [
@@ -89,7 +87,6 @@ def test_compatibility_digits(reply: str, shown: str) -> None:
     off_the_list(reply, shown)
 
 
-@pytest.mark.xfail(strict=True, reason="an invisible character hides a leak")
 @pytest.mark.parametrize(
     "reply",
     [
@@ -100,6 +97,35 @@ def test_compatibility_digits(reply: str, shown: str) -> None:
 )
 def test_every_check_reads_the_normal_form(reply: str) -> None:
     assert "talks about its instructions" in result(reply, "leaks").detail
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("€\u200b1\u200c9\u200d9\u2060\ufeff\u00ad", "€199"),
+        ("x\u202e\u2066y\u034f\ufe0fz\u3164", "xyz"),  # bidi, joiner, selector, filler
+        ("a\x00b\x07c", "abc"),  # control characters
+        ("¹⁹⁹ ₁₉₉ ①⑨⑨ １９９ 𝟏𝟗𝟗", "199 199 199 199 199"),
+        ("ｅｖｉｌ．ｃｏｍ", "evil.com"),
+        ("199\u00a0\u202f\u2009\u3000€", "199 €"),
+        ("a \t b", "a b"),
+        ("a \n b", "a\nb"),
+        ("a\r\nb", "a\nb"),
+        ("a\u2028b", "a\nb"),
+        ("a\n\nb", "a\n\nb"),  # the break between bubbles
+        ("a \n \n\n \r\n b", "a\n\nb"),
+        ("Plain ASCII stays as it is.", "Plain ASCII stays as it is."),
+    ],
+)
+def test_the_normal_form(written: str, read: str) -> None:
+    assert normalise(written) == read
+    assert normalise(read) == read
+
+
+def test_the_length_check_counts_what_is_sent() -> None:
+    # The checks read "Hi"; the customer's app gets all 601 characters.
+    sent = "Hi" + "\u200b" * 599
+    assert result(sent, "length").detail == "bubble 1 has 601 characters, at most 600"
 
 
 @pytest.mark.xfail(strict=True, reason="free, on the house and percent offers pass")
