@@ -7,13 +7,17 @@ on the example inbox with its price list and link domains.
 
 from __future__ import annotations
 
+import importlib
+import socket
+import sys
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from bot.config import InboxConfig
 from tests.injection_corpus import INBOX, KNOWLEDGE, SYSTEM_PROMPT
-from workers.guardrails import CheckResult, check
+from workers.guardrails import CheckResult, check, hosts
 from workers.guardrails.text import normalise
 
 BARE = replace(INBOX, prices=None, link_domains=())
@@ -171,7 +175,6 @@ def test_a_bare_number_said_to_be_a_price_without_a_price_list(reply: str) -> No
     assert "this inbox has no price list" in result(reply, "prices").detail
 
 
-@pytest.mark.xfail(strict=True, reason="title-case and less common top-level domains")
 @pytest.mark.parametrize(
     ("reply", "host"),
     [
@@ -189,7 +192,6 @@ def test_title_case_and_less_common_top_level_domains(reply: str, host: str) -> 
         assert host in links.detail
 
 
-@pytest.mark.xfail(strict=True, reason="a domain in WhatsApp/Markdown emphasis")
 @pytest.mark.parametrize(
     ("reply", "host"),
     [
@@ -207,7 +209,6 @@ def test_a_domain_wrapped_in_emphasis(reply: str, host: str) -> None:
         assert first_link(links) == host
 
 
-@pytest.mark.xfail(strict=True, reason="a bare IP address is no link")
 @pytest.mark.parametrize(
     ("reply", "shown"),
     [
@@ -224,7 +225,6 @@ def test_a_bare_ip_address(reply: str, shown: str) -> None:
         assert first_link(links) == shown
 
 
-@pytest.mark.xfail(strict=True, reason="an open redirect inside an allowed domain")
 @pytest.mark.parametrize(
     ("reply", "target"),
     [
@@ -253,3 +253,67 @@ def test_an_open_redirect_inside_an_allowed_domain(reply: str, target: str) -> N
 )
 def test_a_number_in_a_link_is_no_price(reply: str) -> None:
     assert result(reply, "prices", INBOX).passed
+
+
+@pytest.mark.parametrize(
+    ("reply", "host"),
+    [
+        ("Order at *evil.com*", "evil.com"),  # WhatsApp bold: caught before, kept so
+        ("Order at ~evil.com~", "evil.com"),
+        ("Order at `evil.com`", "evil.com"),
+        ("Order at _https://evil.com/pay_", "https://evil.com/pay"),
+        ("Order at evil.com.Thanks!", "evil.com"),  # a missing space hides no domain
+        ("Order at Evil.Io's checkout", "Evil.Io"),
+        ("Order at evil.cоm", "evil.cоm"),  # a Cyrillic "о": no such ending, a look-alike
+        ("Order at evil.onion", "evil.onion"),  # special-use names are hosts too
+        ("Order at https://acme-outdoor.example//evil.com", "evil.com"),
+        ("Order at acme-outdoor.example/a?b=acme-outdoor.example/c?d=evil.com", "evil.com"),
+        ("Mail acme-outdoor.example/x?to=pay@evil.com", "pay@evil.com"),
+    ],
+)
+def test_more_hosts_found(reply: str, host: str) -> None:
+    links = result(reply, "links", INBOX)
+    assert not links.passed, reply
+    assert host in links.detail
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "It's 5.90 EUR.The tent.It's light.",  # "It's", not Italy
+        "Unser Laden in Freiburg i.Br. hat heute offen.",  # an abbreviation, not Brazil
+        "z.B. das Zelt, u.a. die Stangen, bzw.die Heringe, inkl.MwSt, ca.20 kg, Mo.-Fr.",
+        "It weighs 2.1kg, e.g. less than the old one, i.e. great.",
+        "See the manual.pdf in your account.",  # no public suffix
+        "See acme-outdoor.example/manuals/trail-tent-2p.pdf?v=2#page=3",
+        "Back to acme-outdoor.example/go?to=help.acme-outdoor.example/returns",
+        "Open 09:00-18:00, order 12.03.2025, version 2.1.3, call 0761 1234567.",
+    ],
+)
+def test_prose_and_the_shops_own_links_pass(reply: str) -> None:
+    assert result(reply, "links", INBOX).passed, result(reply, "links", INBOX).detail
+
+
+def test_an_ip_address_passes_only_when_listed_itself() -> None:
+    listed = replace(INBOX, link_domains=("203.0.113.7",))
+    assert result("Pay at 203.0.113.7/pay", "links", listed).passed
+    assert not result("Pay at 203.0.113.8/pay", "links", listed).passed
+    assert not result("Pay at https://[2001:db8::7]/pay", "links", listed).passed
+
+
+def test_the_public_suffix_list_is_bundled_and_never_fetched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"the guardrails tried the network: {args!r}")
+
+    for name in ("connect", "connect_ex", "sendto", "sendmsg"):
+        monkeypatch.setattr(socket.socket, name, refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    # Loaded afresh under the guard: the list a new worker reads at import, and what it finds.
+    importlib.reload(hosts)
+    assert hosts.is_domain("evil.shopping") and not hosts.is_domain("z.B")
+    links = result("Order at evil.shopping or Evil.Io, not at acme-outdoor.example", "links")
+    assert links.detail.count("this inbox allows no links") == 3
+    assert "publicsuffixlist.update" not in sys.modules  # the package's downloader

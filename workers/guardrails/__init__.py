@@ -119,7 +119,7 @@ def check(
     prices = check_prices(
         text, inbox.prices, public=public, floor=price_floor, ceiling=price_ceiling
     )
-    links, link_count = check_links(text, inbox.link_domains)
+    links = check_links(text, inbox.link_domains)
     listed = frozenset(i.list_price for i in inbox.prices.items) if inbox.prices else frozenset()
     leaks = check_leaks(
         text,
@@ -134,7 +134,7 @@ def check(
     return Guardrails(
         (
             _result("prices", prices.problems, _count(prices.checked, "price", "no prices")),
-            _result("links", links, _count(link_count, "link", "no links")),
+            _result("links", links.problems, _count(links.count, "link", "no links")),
             _result("length", length, f"{_plural(len(bubbles), 'bubble')}, {chars:,} characters"),
             _result("leaks", leaks, "no echo of the prompt or internal notes"),
         )
