@@ -294,6 +294,14 @@ def test_prose_and_the_shops_own_links_pass(reply: str) -> None:
     assert result(reply, "links", INBOX).passed, result(reply, "links", INBOX).detail
 
 
+def test_redirects_nested_too_deep_fail_unread() -> None:
+    hop = "acme-outdoor.example/go?to="
+    assert not result(f"See {hop * 3}evil.com", "links", INBOX).passed  # followed to the end
+    assert result(f"See {hop * 3}help.acme-outdoor.example", "links", INBOX).passed
+    deep = result(f"See {hop * 4}help.acme-outdoor.example", "links", INBOX)
+    assert "a redirect nested 4 deep, is not a web link" in deep.detail
+
+
 def test_an_ip_address_passes_only_when_listed_itself() -> None:
     listed = replace(INBOX, link_domains=("203.0.113.7",))
     assert result("Pay at 203.0.113.7/pay", "links", listed).passed

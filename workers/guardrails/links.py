@@ -68,7 +68,7 @@ _TRAILING = ".,;:!?)]}'\"’”»_*~`"
 # "tent.It's" is a missing space before "It's", not a link to Italy, and "Freiburg i.Br." is
 # an abbreviation, not a link to Brazil. "Evil.Io" and "Evil.Io's" are links.
 _IT_IS = re.compile(r"['’](?:s|ll|d)\b")
-# A redirect to a redirect to a redirect is followed; deeper nesting is a problem in itself.
+# A redirect to a redirect to a redirect is followed; a link nested deeper fails unread.
 _MAX_DEPTH = 3
 
 
@@ -159,12 +159,14 @@ def _followed(raw: str, endings: frozenset[str], depth: int = 0) -> list[_Link]:
     """The link, and every link in its path and query: where an open redirect on the shop's
     domain ("/go?to=evil.com") would send the customer."""
     link = _link(raw)
-    if depth >= _MAX_DEPTH:
-        return [link]
     rest = _after_host(raw)
     for _ in range(2):  # "%252F" is "%2F" once decoded, and "/" twice
         rest = unquote(rest)
-    return [link, *_links_in(rest, endings, pattern=_INNER, depth=depth + 1)]
+    if depth < _MAX_DEPTH:
+        return [link, *_links_in(rest, endings, pattern=_INNER, depth=depth + 1)]
+    if _INNER.search(rest):
+        return [link, _Link(f"{raw[:60]}…, a redirect nested {depth + 1} deep,", None)]
+    return [link]
 
 
 def _after_host(raw: str) -> str:
