@@ -43,7 +43,6 @@ def test_plain_replies_hold_no_price_and_no_link() -> None:
         assert not MONEY_OR_LINK.search(" ".join(reply)), reply
 
 
-@pytest.mark.xfail(strict=True, reason="1.32%: numbers in links read as prices")
 def test_false_alarms_stay_at_or_below_one_percent(capsys: pytest.CaptureFixture[str]) -> None:
     flagged = []
     started = time.perf_counter()

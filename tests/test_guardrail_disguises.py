@@ -132,7 +132,6 @@ def test_the_length_check_counts_what_is_sent() -> None:
     assert result(sent, "length").detail == "bubble 1 has 601 characters, at most 600"
 
 
-@pytest.mark.xfail(strict=True, reason="free, on the house and percent offers pass")
 @pytest.mark.parametrize(
     "reply",
     [
@@ -151,7 +150,38 @@ def test_free_on_the_house_and_percent_offers(reply: str) -> None:
     assert not result(reply, "prices", INBOX).passed, "an offer that can't be checked"
 
 
-@pytest.mark.xfail(strict=True, reason="a bare number in the sentence after the product")
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Feel free to ask anything!",
+        "You're free to pick any colour.",
+        "Pay in 3 interest-free instalments.",
+        "The Trail Tent 2P is free-standing.",
+        "It's free of PFAS.",
+        "Free shipping in Germany!",
+        "Returns within the EU are free.",
+        "Die Rücksendung innerhalb der EU ist für dich kostenlos.",
+        "Kostenlose Beratung in unserem Laden.",
+        "Shipping is on us.",
+        "You can count on us.",
+        "The tent is 100% waterproof.",
+        "Die Füllung ist 90 % Daune und 10 % Federn.",
+        "Alle Preise inkl. 19 % MwSt.",
+        "95% of orders arrive within 2 days.",
+    ],
+)
+def test_free_and_percent_that_offer_nothing_pass(reply: str) -> None:
+    assert result(reply, "prices").passed, result(reply, "prices").detail
+    assert result(reply, "prices", INBOX).passed, result(reply, "prices", INBOX).detail
+
+
+def test_an_extra_that_comes_with_a_product_passes_only_with_a_price_list() -> None:
+    # The price list names what is sold; without one, a free anything is an offer.
+    reply = "The Daypack 28 L comes with a free rain cover."
+    assert result(reply, "prices", INBOX).passed
+    assert not result(reply, "prices").passed
+
+
 @pytest.mark.parametrize(
     ("reply", "shown"),
     [
@@ -166,13 +196,27 @@ def test_a_bare_number_after_the_sentence_naming_the_product(reply: str, shown: 
     assert shown in prices.detail
 
 
-@pytest.mark.xfail(strict=True, reason="no product to name without a price list")
 @pytest.mark.parametrize(
     "reply",
     ["The tent is a great pick. Yours for 199.", "Das Zelt kostet 199.", "Only 149 today!"],
 )
 def test_a_bare_number_said_to_be_a_price_without_a_price_list(reply: str) -> None:
     assert "this inbox has no price list" in result(reply, "prices").detail
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The Trail Tent 2P is a great pick. It sleeps 2 and weighs 2.1 kg.",
+        "The Trail Tent 2P is in stock. We have 12 left.",
+        "The Trail Tent 2P ships today. Order 100234 is on its way.",
+        "Das Trail Tent 2P ist da. Abholung in der Kaiserstraße 12, 79098 Freiburg.",
+        "The Trail Tent 2P is great. Our shop is open until 18:00.",
+        "Yours for 249.",  # a list price needs no product
+    ],
+)
+def test_numbers_after_a_product_that_are_no_prices_pass(reply: str) -> None:
+    assert result(reply, "prices", INBOX).passed, result(reply, "prices", INBOX).detail
 
 
 @pytest.mark.parametrize(
@@ -242,7 +286,6 @@ def test_an_open_redirect_inside_an_allowed_domain(reply: str, target: str) -> N
     assert f"{target} is not on an allowed domain" in links.detail
 
 
-@pytest.mark.xfail(strict=True, reason="a number in a link's path is read as a price")
 @pytest.mark.parametrize(
     "reply",
     [

@@ -116,10 +116,15 @@ def check(
         raise ValueError(f"price_floor {price_floor} is above price_ceiling {price_ceiling}")
     text = normalise("\n\n".join(bubbles))
     public, internal = split_knowledge(knowledge)
-    prices = check_prices(
-        text, inbox.prices, public=public, floor=price_floor, ceiling=price_ceiling
-    )
     links = check_links(text, inbox.link_domains)
+    prices = check_prices(
+        text,
+        inbox.prices,
+        public=public,
+        floor=price_floor,
+        ceiling=price_ceiling,
+        links=links.spans,
+    )
     listed = frozenset(i.list_price for i in inbox.prices.items) if inbox.prices else frozenset()
     leaks = check_leaks(
         text,
