@@ -1,6 +1,8 @@
 """Guardrails checked in code on every draft, whatever the model was told (pure).
 
-A prompt can be talked out of its rules; these checks can't. Each draft gets four:
+A prompt can be talked out of its rules; these checks can't. They read the reply in one
+normal form (``.text``), so invisible characters, odd spaces and compatibility digits hide
+nothing from them. Each draft gets four:
 
 - ``prices``: every price and discount follows the inbox's price list (``.prices``);
 - ``links``: every link goes to an allow-listed domain (``.links``);
@@ -23,6 +25,7 @@ from bot.config import InboxConfig
 from workers.guardrails.leaks import check_leaks, split_knowledge
 from workers.guardrails.links import check_links
 from workers.guardrails.prices import check_prices
+from workers.guardrails.text import normalise
 
 CHECKS = ("prices", "links", "length", "leaks")
 # A note line stays readable; the stored detail names the rest by count.
@@ -111,12 +114,17 @@ def check(
     """
     if price_floor is not None and price_ceiling is not None and price_floor > price_ceiling:
         raise ValueError(f"price_floor {price_floor} is above price_ceiling {price_ceiling}")
-    text = "\n\n".join(bubbles)
+    text = normalise("\n\n".join(bubbles))
     public, internal = split_knowledge(knowledge)
+    links = check_links(text, inbox.link_domains)
     prices = check_prices(
-        text, inbox.prices, public=public, floor=price_floor, ceiling=price_ceiling
+        text,
+        inbox.prices,
+        public=public,
+        floor=price_floor,
+        ceiling=price_ceiling,
+        links=links.spans,
     )
-    links, link_count = check_links(text, inbox.link_domains)
     listed = frozenset(i.list_price for i in inbox.prices.items) if inbox.prices else frozenset()
     leaks = check_leaks(
         text,
@@ -126,12 +134,12 @@ def check(
         list_prices=listed,
         offered=prices.offered,
     )
-    length = check_length(bubbles, limits)
+    length = check_length(bubbles, limits)  # as sent: what the customer's app shows
     chars = sum(len(b) for b in bubbles)
     return Guardrails(
         (
             _result("prices", prices.problems, _count(prices.checked, "price", "no prices")),
-            _result("links", links, _count(link_count, "link", "no links")),
+            _result("links", links.problems, _count(links.count, "link", "no links")),
             _result("length", length, f"{_plural(len(bubbles), 'bubble')}, {chars:,} characters"),
             _result("leaks", leaks, "no echo of the prompt or internal notes"),
         )

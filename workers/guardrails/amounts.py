@@ -124,6 +124,12 @@ _ID_BEFORE = re.compile(
     rf"modell|page|seite|step|schritt|version|since|seit|{_MONTH}|year|jahr|"
     rf"kw|week|woche|gate|platform|gleis)\.?\s?)$"
 )
+# A street before a number makes it a house number: "Kaiserstraße 12", "Hauptstr. 5", "Main
+# Street 4". German streets are compounds, so the ending is enough.
+_STREET_BEFORE = re.compile(
+    r"(?i:(?:straße|strasse|str|weg|platz|allee|gasse|ring|damm|ufer)\.?\s?"
+    r"|\b(?:street|st|road|rd|avenue|ave|lane|square)\.?\s?)$"
+)
 # Words after a bare number that keep it a candidate price ("is 199 now", "199 each");
 # any other word makes it a count or a measure ("2 doors", "850 fill power", "5 years").
 _CONTINUES = frozenset(
@@ -243,7 +249,9 @@ def _may_be_price(text: str, match: re.Match[str]) -> bool:
     if plain_integer and (value < 10 or len(raw) >= 5 or 1900 <= value <= 2099):
         return False  # counts ("2 people"), ids and postcodes, years
     before, after = text[max(0, match.start() - 16) : match.start()], text[match.end() :]
-    if _ID_BEFORE.search(before) or re.search(r"(?<![A-Za-z])[x×*]\s?$", before):
+    if _ID_BEFORE.search(before) or _STREET_BEFORE.search(before):
+        return False
+    if re.search(r"(?<![A-Za-z])[x×*]\s?$", before):
         return False
     if re.match(r"^\s?[x×*/:]|^[-–][^\W\d_]|^\s?[\"″'’°]", after):
         return False  # 88 × 54, 2x, 15/night, 20-in, 5 °C, 6'

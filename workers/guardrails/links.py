@@ -1,47 +1,32 @@
 """The links guardrail: every link in a reply must point to an allow-listed domain (pure).
 
-A link is anything a chat app may turn into one: a URL with a scheme, "www.…", a bare host
-name with a known top-level domain ("evil.com/login"), an e-mail address, a Markdown or HTML
-link. A host is allowed if it is one of the inbox's ``link_domains`` or a subdomain of one
+A link is anything a chat app may turn into one: a URL with a scheme, "www.…", a bare domain
+("evil.com/login", "Evil.Io", "evil.shopping": any name ending in a public suffix, see
+``.hosts``), a bare IP address ("203.0.113.7/login"), an e-mail address, a Markdown or HTML
+link. WhatsApp and Markdown emphasis around it ("_evil.com_", "*evil.com*") doesn't hide it.
+
+A host is allowed if it is one of the inbox's ``link_domains`` or a subdomain of one
 (``help.acme-outdoor.example`` under ``acme-outdoor.example``): the shop controls its own
 subdomains. Hosts are compared in their IDNA (punycode) form, so a Cyrillic "а" in
 "аcme-outdoor.example" is a different host, as a browser sees it. An inbox with no
-``link_domains`` allows no links. URL shorteners hide their target and fail unless listed.
-A URL inside a link (a redirect's target) is checked too, and so is a host shown as a link's
-text: "[acme-outdoor.example](https://evil.com)" is a lure. Invisible characters are dropped
-first, as a chat app would render "evil\u200b.com".
+``link_domains`` allows no links, and an IP address is on no allowed domain. URL shorteners
+hide their target and fail unless listed. A URL, domain or address inside a link's path or
+query is where an open redirect leads ("acme-outdoor.example/go?to=evil.com",
+".../out/evil.com", percent-encoded once or twice): it is checked as a link of its own. So is
+a host shown as a link's text: "[acme-outdoor.example](https://evil.com)" is a lure.
+
+The text comes normalised (``.text``): "evil\u200b.com" arrives as "evil.com", as a chat app
+shows it.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-# Two-letter country domains plus the generic ones a scam link is likely to use. A bare
-# "word.word" counts as a link only with one of these (or a link domain's own) endings, so
-# "e.g." or "2.1kg" is never one.
-_TLDS = frozenset(
-    """
-    ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo
-    br bs bt bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm
-    do dz ec ee eg er es et eu fi fj fk fm fo fr ga gd ge gf gg gh gi gl gm gn gp gq gr gs
-    gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km
-    kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mg mh mk ml mm mn mo mp
-    mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk
-    pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sk sl sm sn so sr ss
-    st su sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug uk us uy uz va
-    vc ve vg vi vn vu wf ws ye yt za zm zw
-    com net org info biz name pro mobi app dev edu gov mil int shop store online site
-    website xyz top club live life link click email tech cloud page blog news world today
-    space fun icu vip win travel studio design digital network support guru zone center
-    company agency media eco bio green berlin bayern koeln hamburg wien swiss paris london
-    nyc outdoor camp deals sale discount bargains cheap promo gift coupons zip mov art lol
-    download review stream country
-    example test invalid localhost local onion internal arpa
-    """.split()
-)
+from workers.guardrails import hosts
+
 _SHORTENERS = frozenset(
     """
     bit.ly bitly.com t.co tinyurl.com goo.gl ow.ly is.gd v.gd buff.ly rebrand.ly cutt.ly
@@ -49,7 +34,7 @@ _SHORTENERS = frozenset(
     fb.me tiny.one surl.li
     """.split()
 )
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# Browsers read these as the dot between labels (UTS #46); NFKC leaves them alone.
 _DOTS = str.maketrans({"。": ".", "．": ".", "｡": "."})
 
 # Possessive quantifiers: a reply full of "[" and "](" must not make these backtrack for
@@ -62,19 +47,29 @@ _ANCHOR = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
-_URL = re.compile(
-    rf"""
+# A bare host starts after no letter, digit, "@", "." or "-" (inside a link's path or
+# query, a "/" starts one too), and ends before none: an underscore may touch it, as
+# WhatsApp's _italics_ do. It takes the rest of its URL along.
+_START = r"(?<![^\W_])(?<![@.{slash}-])"
+_END = r"(?![^\W_])(?!-)"
+_REST = r"(?:[/:?\#][^\s<>\"]*)?"
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_URL_PATTERN = rf"""
     (?<![\w.-])(?i:javascript|vbscript|data|mailto):[^\s<>"]+
-    | (?:(?i:[a-z][a-z0-9+.-]*):)?//[^\s<>"]+            # https://…, //evil.com
-    | (?<![\w@.-])(?i:www\d?)\.[^\s<>"]+                  # www.evil.com
+    | (?:(?i:[a-z][a-z0-9+.-]*):)?//[^\s<>"]+              # https://…, //evil.com
+    | {_START}(?i:www\d?)\.[^\s<>"]+                         # www.evil.com
     | (?P<email>[\w.+-]+@(?P<mailhost>(?:{_LABEL}\.)+[^\W\d_]{{2,63}}))
-    | (?<![\w@./-])(?P<host>(?:{_LABEL}\.)+(?P<tld>[^\W\d_]{{2,63}}|xn--[a-z0-9-]+))
-      (?![\w-])(?:[/:?\#][^\s<>"]*)?                       # evil.com/login
-    """,
-    re.VERBOSE,
-)
-_TRAILING = ".,;:!?)]}'\"’”»"
-_NESTED = re.compile(r"(?i)\bhttps?://[^\s&#\"<>]+")
+    | {_START}(?P<ip>(?:{_OCTET}\.){{3}}{_OCTET})(?!\.?\d){_END}{_REST}   # 203.0.113.7/pay
+    | {_START}(?P<host>(?:{_LABEL}\.)+(?:[^\W\d_]{{2,63}}|xn--[a-z0-9-]+)){_END}{_REST}
+    """
+_URL = re.compile(_URL_PATTERN.replace("{slash}", "/"), re.VERBOSE)
+_INNER = re.compile(_URL_PATTERN.replace("{slash}", ""), re.VERBOSE)
+_TRAILING = ".,;:!?)]}'\"’”»_*~`"
+# "tent.It's" is a missing space before "It's", not a link to Italy, and "Freiburg i.Br." is
+# an abbreviation, not a link to Brazil. "Evil.Io" and "Evil.Io's" are links.
+_IT_IS = re.compile(r"['’](?:s|ll|d)\b")
+# A redirect to a redirect to a redirect is followed; a link nested deeper fails unread.
+_MAX_DEPTH = 3
 
 
 @dataclass(frozen=True)
@@ -83,57 +78,104 @@ class _Link:
     host: str | None  # IDNA form; None if it has none a browser could reach safely
 
 
-def check_links(text: str, allowed: tuple[str, ...]) -> tuple[list[str], int]:
-    """Problems with the links in ``text``, and how many links it has."""
-    text = unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).translate(_DOTS)
-    extra = frozenset(d.rsplit(".", 1)[-1] for d in allowed)
+@dataclass(frozen=True)
+class LinkReport:
+    """What the links check found: its problems, how many links it read, and where they are
+    in the text (a Markdown or HTML link's target, not its text)."""
+
+    problems: tuple[str, ...]
+    count: int
+    spans: tuple[tuple[int, int], ...]
+
+
+def check_links(text: str, allowed: tuple[str, ...]) -> LinkReport:
+    """Problems with the links in ``text`` (normalised), and how many links it has."""
+    text = text.translate(_DOTS)
+    endings = frozenset(d.rsplit(".", 1)[-1].lower() for d in allowed)
     problems: list[str] = []
     links: list[_Link] = []
+    spans: list[tuple[int, int]] = []
     count = 0
     for pattern in (_MARKDOWN, _ANCHOR):
         for match in pattern.finditer(text):
-            target, *onward = _followed(match["target"])
-            shown = _links_in(match["text"], extra)
+            target, *onward = _followed(match["target"], endings)
+            shown = _links_in(match["text"], endings)
             count += 1 + len(onward) + len(shown)
+            spans.append(match.span("target"))
             lure = next((s for s in shown if _allowed(s.host, allowed)), None)
             if lure and not _allowed(target.host, allowed):
                 problems.append(f"link text shows {lure.shown} but it goes to {target.shown}")
             else:
                 links.append(target)
             links += onward + shown
-        text = pattern.sub(" ", text)
-    bare = _links_in(text, extra)
+        # Blanked to the same length, so the spans of what follows stay true.
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
+    bare = _links_in(text, endings, spans)
     seen: set[str | None] = set()
     for link in [*links, *bare]:
         # One line per host: five links to evil.com are one problem for the rep.
         if not _allowed(link.host, allowed) and (link.host is None or link.host not in seen):
             seen.add(link.host)
             problems.append(_why(link, allowed))
-    return list(dict.fromkeys(problems)), count + len(bare)
+    return LinkReport(tuple(dict.fromkeys(problems)), count + len(bare), tuple(sorted(spans)))
 
 
-def _links_in(text: str, extra: frozenset[str]) -> list[_Link]:
+def _links_in(
+    text: str,
+    endings: frozenset[str],
+    spans: list[tuple[int, int]] | None = None,
+    *,
+    pattern: re.Pattern[str] = _URL,
+    depth: int = 0,
+) -> list[_Link]:
     links = []
-    for match in _URL.finditer(text):
-        tld = match["tld"]
-        if tld is not None and not _is_tld(tld, extra):
+    for match in pattern.finditer(text):
+        found = match.group() if match["host"] is None else _domain(match, endings)
+        if found is None:
             continue
-        links += _followed(match.group().rstrip(_TRAILING))
+        raw = found.rstrip(_TRAILING)
+        if spans is not None:
+            spans.append((match.start(), match.start() + len(raw)))
+        links += _followed(raw, endings, depth)
     return links
 
 
-def _followed(raw: str) -> list[_Link]:
-    """The link, and any URL in it: a shop page that redirects ("?to=https%3A%2F%2Fevil.com")
-    leads on to that URL."""
-    return [_link(raw), *(_link(m.group()) for m in _NESTED.finditer(unquote(raw), 1))]
+def _domain(match: re.Match[str], endings: frozenset[str]) -> str | None:
+    """The bare domain a match starts with, and the rest of its URL; None if it is none.
+    "evil.com.Thanks" (a missing space) is still evil.com."""
+    host = whole = match["host"]
+    rest = match.group()[len(whole) :]
+    while "." in host:
+        *labels, top = host.split(".")
+        it_is = top == "It" and _IT_IS.match(match.string, match.end("host"))
+        typo = it_is or (top.istitle() and all(len(label) == 1 for label in labels))
+        if not typo and hosts.is_domain(host, endings):
+            return host + rest if host == whole else host
+        host = host.rsplit(".", 1)[0]
+    return None
 
 
-def _is_tld(tld: str, extra: frozenset[str]) -> bool:
-    # "tent.It's" is a typo, not Italy; a longer ending is one in any case ("Evil.Com").
-    if len(tld) == 2 and tld[0].isupper() and tld[1].islower():
-        return False
-    lower = tld.lower()
-    return lower in _TLDS or lower in extra or not lower.isascii() or lower.startswith("xn--")
+def _followed(raw: str, endings: frozenset[str], depth: int = 0) -> list[_Link]:
+    """The link, and every link in its path and query: where an open redirect on the shop's
+    domain ("/go?to=evil.com") would send the customer."""
+    link = _link(raw)
+    rest = _after_host(raw)
+    for _ in range(2):  # "%252F" is "%2F" once decoded, and "/" twice
+        rest = unquote(rest)
+    if depth < _MAX_DEPTH:
+        return [link, *_links_in(rest, endings, pattern=_INNER, depth=depth + 1)]
+    if _INNER.search(rest):
+        return [link, _Link(f"{raw[:60]}…, a redirect nested {depth + 1} deep,", None)]
+    return [link]
+
+
+def _after_host(raw: str) -> str:
+    """The path, query and fragment of a link; nothing for a script, data or mail link."""
+    if re.match(r"(?i)(?:javascript|vbscript|data|mailto):", raw):
+        return ""
+    body = re.sub(r"^(?:[A-Za-z][\w+.-]*:)?//", "", raw.replace("\\", "/"))
+    cut = re.search(r"[/?#]", body)
+    return body[cut.start() :] if cut else ""
 
 
 def _link(raw: str) -> _Link:
@@ -162,7 +204,11 @@ def _idna(host: str) -> str | None:
 
 
 def _allowed(host: str | None, allowed: tuple[str, ...]) -> bool:
-    return host is not None and any(host == d or host.endswith("." + d) for d in allowed)
+    if host is None:
+        return False
+    if hosts.is_ip(host):
+        return host in allowed  # "1.2.3.4" ends in no domain's labels
+    return any(host == d or host.endswith("." + d) for d in allowed)
 
 
 def _why(link: _Link, allowed: tuple[str, ...]) -> str:

@@ -1,20 +1,26 @@
 """The prices guardrail: every price and discount in a reply must follow the price list (pure).
 
-A price is money with a currency mark ("€249", "249,00 EUR", "249,-"), or a bare number
-next to a product name ("the Trail Tent 2P is 199"). It belongs to the nearest product named
-in its sentence, a full name before a family word ("tents"); money in a sentence that names
-none belongs to the last product named before it. A product's price must lie within its
-[min, list] and the arm's range; a family's, within one of its products'. A price that
-belongs to no product must be a list price, or a fee the public knowledge states ("free
-shipping above 50 EUR"): threshold, fee and rate words ("above", "shipping", "per night")
-detach a price from the product next to it. A total ("€458 in total") must add up from the
-prices the reply quotes.
+A price is money with a currency mark ("€249", "249,00 EUR", "249,-"), a bare number next to
+a product name ("the Trail Tent 2P is 199"), or one the words before it call a price ("yours
+for 199", "kostet 199", "only 149"). It belongs to the nearest product named in its sentence,
+a full name before a family word ("tents"); a price in a sentence that names none belongs to
+the last product named before it ("The Trail Tent 2P? Great choice. 199 today."). A
+product's price must lie within its [min, list] and the arm's range; a family's, within one
+of its products'. A price that belongs to no product must be a list price, or a fee the
+public knowledge states ("free shipping above 50 EUR"): threshold, fee and rate words
+("above", "shipping", "per night") detach a price from the product next to it. A total
+("€458 in total") must add up from the prices the reply quotes. A number inside a link
+("/daypack-28") is no price unless it is marked as money.
 
-Discounts ("20% off", "-20%", "save €50", "half price", "the tent is free") are applied to
-the list price of their product, and of every product of a family; one that names no product
-can't be checked and fails. So does money in words ("a hundred euros"), a price in another
-currency, and every price and discount when the inbox has no price list: the bot must not
-quote prices it doesn't have.
+Discounts ("20% off", "-20%", "save €50", "half price", "the tent is free", "it's on the
+house", "90% today", "90 % auf alles") are applied to the list price of their product, and
+of every product of a family; one that names no product can't be checked and fails. A
+"free" is no discount when the reply says it of a policy or a service ("free shipping",
+"returns are free"), in an idiom ("feel free", "interest-free"), or, with a price list, of an
+extra that comes with a product ("comes with a free rain cover"); a percentage is none when a
+word other than an offer's follows it ("100% waterproof", "19 % MwSt."). Money in words
+("a hundred euros") fails, and so does a price in another currency, and every price and
+discount when the inbox has no price list: the bot must not quote prices it doesn't have.
 
 Refusals that repeat a number ("I can't do €199") fail too: telling them from offers needs
 the meaning of the sentence, and a rep reading one false alarm is cheaper than a missed one.
@@ -22,6 +28,8 @@ the meaning of the sentence, and a rep reading one false alarm is cheaper than a
 
 from __future__ import annotations
 
+import sys
+from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -53,11 +61,14 @@ def check_prices(
     public: str,
     floor: Decimal | None = None,
     ceiling: Decimal | None = None,
+    links: tuple[tuple[int, int], ...] = (),
 ) -> PriceReport:
-    """Check every price and discount in ``text`` against ``prices``.
+    """Check every price and discount in ``text`` (normalised) against ``prices``.
 
     ``public`` is the knowledge without its internal sections: money it states (fees,
-    thresholds) may be repeated when no product is named next to it.
+    thresholds) may be repeated when no product is named next to it. ``links`` are the spans
+    of the links in ``text``: a number in a URL ("/daypack-28") is no price, unless it is
+    marked as money.
     """
     named = mentions(text, prices) if prices else []
     fees = {a.value for a in scan(public) if a.kind == "money"}
@@ -69,24 +80,34 @@ def check_prices(
     problems += [f"“{p}”: a price in words can't be checked; digits can" for p in in_words]
     checked = len(in_words)
     worded = spelled.discounts(text)
+    from_words = set(worded)  # "in" a list would make a reply full of "free" quadratic
     for amount in sorted([*scan(text), *worded], key=lambda a: a.start):
         sentence = sentence_around(text, amount.start)
-        # Only money looks back past its sentence: a bare number there is too often a count.
-        marked = amount.kind != "bare"
-        owner = owner_of(text, amount.start, amount.end, named, sentence, look_back=marked)
-        words = amount in worded
+        # A sentence that names no product belongs to the last one named before it: "The
+        # Trail Tent 2P? Great choice. 199 today." A bare number is only read at all when no
+        # unit, count or id word comes with it (``amounts``).
+        owner = owner_of(text, amount.start, amount.end, named, sentence, look_back=True)
+        words = amount in from_words
         if (
             words
             and amount.value == 100
-            and not cues.is_free_product(text, amount, owner, sentence)
+            and not cues.is_free_offer(text, amount, owner, sentence, priced=prices is not None)
         ):
-            continue  # "free shipping", "a free rain cover"
-        off = words or cues.is_discount(text, amount, sentence)
+            continue  # "free shipping", "feel free", "a free rain cover" with a product
+        off = (
+            words
+            or cues.is_discount(text, amount, sentence)
+            or (amount.kind == "percent" and cues.is_percent_offer(text, amount, sentence))
+        )
         detached = not off and cues.is_detached(text, amount, sentence)
         if amount.kind == "percent" and not off:
-            continue  # "100% waterproof"
-        if amount.kind == "bare" and (owner is None or detached):
-            continue  # a number with no currency is a price only next to a product
+            continue  # "100% waterproof", "19 % MwSt."
+        if amount.kind != "money" and _inside(amount.start, links):
+            continue  # "acme-outdoor.example/packs/daypack-28", "?q=20%25"
+        if amount.kind == "bare" and (
+            detached or (owner is None and not cues.is_said_price(text, amount, sentence))
+        ):
+            continue  # a bare number is a price next to a product, or where it's said to be one
         checked += 1
         if prices is None:
             problems.append(
@@ -113,6 +134,12 @@ def check_prices(
         if not _sums_to(total.value, accepted):
             problems.append(f"{total.text} in all is no sum of the prices this reply quotes")
     return PriceReport(tuple(dict.fromkeys(problems)), checked, frozenset(offered))
+
+
+def _inside(at: int, spans: tuple[tuple[int, int], ...]) -> bool:
+    """Whether position ``at`` lies in one of ``spans`` (sorted, not overlapping)."""
+    i = bisect_right(spans, (at, sys.maxsize)) - 1
+    return i >= 0 and spans[i][0] <= at < spans[i][1]
 
 
 def money(value: Decimal, currency: str) -> str:

@@ -1,4 +1,5 @@
-"""Discounts and money written in words: "half price", "for free", "a hundred euros" (pure).
+"""Discounts and money written in words: "half price", "for free", "on the house", "a hundred
+euros" (pure).
 
 A compromised model asked for a free tent need not write a digit, so the prices guardrail
 reads these too. Discounts in words become percentages the price list can check; money in
@@ -22,7 +23,14 @@ _HALF = re.compile(
     )\b"""
 )
 _FREE = re.compile(
-    r"(?i)\b(?:free\s+of\s+charge|for\s+free|free|gratis|umsonst|geschenkt|kostenlos)\b"
+    r"""(?ix)\b(?:
+    free\s+of\s+charge | for\s+free | free | gratis | umsonst | geschenkt | kostenlos\w*
+    | kostenfrei\w* | on\s+the\s+house | aufs\s+haus | complimentary | for\s+nothing
+    | (?:is|are|it[’']?s|that[’']?s|one[’']?s)\s+on\s+us | geht\s+auf\s+uns
+    | at\s+no\s+(?:extra\s+|additional\s+)?(?:cost|charge) | no\s+charge
+    | costs?\s+(?:you\s+)?nothing | kostet\s+(?:dich\s+|sie\s+)?nichts
+    | ohne\s+(?:extra\s+|zusätzliche\s+)?kosten
+    )\b"""
 )
 _NUMBER_WORD = (
     r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w*teen|\w*ty"
@@ -36,10 +44,11 @@ _MONEY_WORDS = re.compile(
 
 
 def discounts(text: str) -> list[Amount]:
-    """Discounts in words, as percentages: "half price" is 50, "for free" 100.
+    """Discounts in words, as percentages: "half price" is 50, "for free" and "on the house"
+    100.
 
-    Every "free" is returned; whether it is about a product ("the tent is free") or not
-    ("free shipping") is for the caller to tell from the product names around it.
+    Every "free" is returned; whether it is an offer ("the tent is free", "it's on the house")
+    or not ("free shipping", "feel free") is for the caller to tell from the words around it.
     """
     found = [_percent(m, 50) for m in _HALF.finditer(text)]
     taken = [(a.start, a.end) for a in found]
