@@ -53,10 +53,12 @@ from bot.autonomy import inbox_autonomy, set_inbox_autonomy
 from bot.models import Conversation, Draft, DraftMessage, Handoff, Message, OutboxItem
 from bot.settings import Autonomy
 from chatwoot.client import ChatwootClient
+from standins import claude as claude_standin
 from standins.chatwoot_state import INCOMING, OUTGOING
 from standins.chatwoot_webhooks import Delivery
 from tests.world import DEBOUNCE, MAX_WAIT, REP, World
 from workers import guardrails, jobs, outbox, posting, runtime
+from workers.claude import ClaudeComposer
 from workers.debounce import ReplyTimer
 from workers.llm import ComposerError, Prompt, Reply
 from workers.llm import Handoff as ModelHandoff
@@ -97,7 +99,23 @@ SAFE_BUBBLES = (
     "Returns are free within 60 days.",
 )
 # What Claude may do next; the guardrails must stop "price" and "link" on autopilot.
-OUTCOMES = ("ok", "ok", "ok", "fail", "person", "ready", "price", "link", "slow", "long")
+# "claude" and "long_think" go through the real adapter and SDK to the Claude stand-in,
+# which thinks first (a thinking block) and, on a long think, is cut short at max_tokens.
+OUTCOMES = (
+    "ok",
+    "ok",
+    "ok",
+    "fail",
+    "person",
+    "ready",
+    "price",
+    "link",
+    "slow",
+    "long",
+    "claude",
+    "claude",
+    "long_think",
+)
 FAILURES = (
     # (path, status, apply before answering, drop the connection)
     ("/messages", 429, False, False),
@@ -250,6 +268,7 @@ class SimComposer:
         self.crash = False
         self.calls: list[tuple[float, int | None]] = []  # (time, customer index)
         self.lost = 0  # answers paid for and lost to a killed worker
+        self.real = 0  # calls through the real adapter to the Claude stand-in
 
     def compose(self, prompt: Prompt) -> Reply:
         customer = self.sim.customer_of(prompt)
@@ -261,6 +280,11 @@ class SimComposer:
             self.crash = False
             self.lost += 1
             raise Killed("killed while Claude was answering")
+        if outcome in ("claude", "long_think"):
+            self.real += 1
+            if outcome == "long_think":
+                self.sim.claude_control("think", tokens=3000)
+            return self.sim.claude.compose(prompt)
         if outcome == "fail":
             raise ComposerError("scripted: Claude failed every attempt", transient=True)
         if outcome == "person":
@@ -303,6 +327,7 @@ class Stats:
     runs: int = 0
     violations: list[Violation] = field(default_factory=list)
     claude_calls: int = 0
+    real_claude_calls: int = 0
     public_messages: int = 0
     notes: int = 0
     duplicate_notes: int = 0
@@ -310,7 +335,14 @@ class Stats:
     seconds: float = 0.0
 
     def add(self, other: Stats) -> None:
-        for name in ("steps", "runs", "claude_calls", "public_messages", "notes"):
+        for name in (
+            "steps",
+            "runs",
+            "claude_calls",
+            "real_claude_calls",
+            "public_messages",
+            "notes",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.duplicate_notes += other.duplicate_notes
         self.crashes += other.crashes
@@ -324,6 +356,13 @@ class Sim:
         self.session = FaultySession()
         self.composer = SimComposer(self)
         world.deps.composer = self.composer
+        self.claude_standin = claude_standin.serve()
+        self.claude = ClaudeComposer(
+            api_key="sim-anthropic-key",
+            model="claude-sonnet-5-5",
+            base_url=self.claude_standin.url,
+            sleep=lambda _seconds: None,
+        )
         settings = world.services.settings
         assert settings.chatwoot_url is not None
         world.deps.chatwoot = ChatwootClient(
@@ -336,6 +375,13 @@ class Sim:
         )
         self.reset()
 
+    def close(self) -> None:
+        self.claude_standin.stop()
+
+    def claude_control(self, path: str, **body: Any) -> None:
+        response = self.world.http.post(f"{self.claude_standin.url}/_standin/{path}", json=body)
+        assert response.status_code == 200, response.text
+
     # --- bookkeeping --------------------------------------------------------------------
 
     def reset(self) -> None:
@@ -347,6 +393,7 @@ class Sim:
         world.queue.connection.flushdb()
         world.standin.reset()
         world.standin.on_publish = None
+        self.claude_control("reset")
         world.clock.t = START_OF_RUN
         world.configure("".join(CONFIG.format(inbox=i, name=NAMES[i]) for i in INBOXES))
         self.session.crash = None
@@ -354,6 +401,7 @@ class Sim:
         self.composer.crash = False
         self.composer.calls.clear()
         self.composer.lost = 0
+        self.composer.real = 0
         self.customers = [Customer(i) for i in range(CUSTOMERS)]
         self.pending: list[Delivery] = []
         self.delivered: list[Delivery] = []
@@ -700,7 +748,11 @@ class Sim:
     # --- the invariants -----------------------------------------------------------------
 
     def check(self) -> Stats:
-        stats = Stats(claude_calls=len(self.composer.calls), crashes=self.crashes)
+        stats = Stats(
+            claude_calls=len(self.composer.calls),
+            real_claude_calls=self.composer.real,
+            crashes=self.crashes,
+        )
         found = Facts.gather(self)
         for check in INVARIANTS:
             for detail in check(self, found):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,10 @@ RUN_LENGTH = 80
 
 
 @pytest.fixture
-def sim(world: World) -> Sim:
-    return Sim(world)
+def sim(world: World) -> Iterator[Sim]:
+    simulation = Sim(world)
+    yield simulation
+    simulation.close()
 
 
 def test_the_simulation_keeps_every_promise(sim: Sim, capsys: pytest.CaptureFixture[str]) -> None:
@@ -51,7 +54,8 @@ def test_the_simulation_keeps_every_promise(sim: Sim, capsys: pytest.CaptureFixt
     with capsys.disabled():
         print(
             f"\nsimulation: seed {SEED}, {total.runs} runs, {total.steps} steps in "
-            f"{total.seconds:.0f}s; {total.claude_calls} Claude calls, "
+            f"{total.seconds:.0f}s; {total.claude_calls} Claude calls "
+            f"({total.real_claude_calls} through the SDK to the Claude stand-in), "
             f"{total.public_messages} public messages, {total.notes} notes "
             f"({total.duplicate_notes} posted twice after an unknown outcome), "
             f"{total.crashes} killed workers; 0 violations"
