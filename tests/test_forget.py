@@ -422,3 +422,42 @@ def test_forgetting_is_audited_even_for_a_contact_wingman_never_saw(
 )
 def test_which_raw_bodies_concern_the_contact(body: dict[str, Any], theirs: bool) -> None:
     assert _mentions(json.dumps(body), 7, ["zq@example.com"]) is theirs
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="forget matches identifiers as substrings of raw bodies, so it scrubs another "
+    "contact's delivery whose timestamp contains them, before the worker has processed it",
+)
+def test_forget_leaves_another_contacts_unprocessed_delivery_alone(engine: Engine) -> None:
+    # Maya (contact 4817) writes; her conversation's timestamps are 1781774038: "…4038".
+    maya = load_event("message_created_incoming")
+    assert "4038" in json.dumps(maya)
+    # Contact 4038, whose CRM identifier is their number, writes in another conversation.
+    theirs = load_event("message_created_incoming")
+    theirs.update(id=918300, content="Please forget me")
+    person = {"id": 4038, "name": "Ada Moss", "email": "ada@example.com", "identifier": "4038"}
+    theirs["sender"].update(person)
+    conversation = theirs["conversation"]
+    conversation.update(id=1500, messages=[])
+    conversation["contact_inbox"].update(id=5200, contact_id=4038)
+    conversation["meta"]["sender"] = {**conversation["meta"]["sender"], **person}
+    store_event(engine, theirs, key="theirs", received_at=FORGET_AT)
+    store_event(engine, maya, key="maya", received_at=FORGET_AT)
+    with Session(engine) as session:
+        before = {d.delivery_key: d for d in session.exec(select(Delivery))}
+        contact = session.get(Contact, 4038)
+        assert contact is not None and contact.identifier == "4038"
+    assert before["maya"].processed_at is None  # the worker has yet to act on it
+
+    with session_scope(engine) as session:
+        done = forget_contact(session, 4038, actor="Lena Vogt", now=FORGET_AT)
+
+    assert done.deliveries_scrubbed == 1
+    with Session(engine) as session:
+        after = {d.delivery_key: d for d in session.exec(select(Delivery))}
+        assert session.get(Message, 918273) is not None  # Maya's message is hers
+    assert after["maya"].body == before["maya"].body
+    assert after["maya"].processed_at is None
+    assert after["theirs"].body == SCRUBBED_BODY
+    assert after["theirs"].processed_at == FORGET_AT
