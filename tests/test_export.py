@@ -30,6 +30,7 @@ from bot.export import (
     DRAFT_STATES,
     MESSAGE_COLUMNS,
     Filters,
+    OutputError,
     Progress,
     When,
     export,
@@ -382,12 +383,29 @@ def test_an_interrupted_export_keeps_the_previous_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [out]
 
 
-def test_a_complete_export_replaces_the_file(tmp_path: Path) -> None:
+def test_a_complete_export_replaces_the_file_only_with_force(tmp_path: Path) -> None:
     out = tmp_path / "export.jsonl"
     out.write_text("yesterday's export\n")
     rows = [{"message_id": 1}, {"message_id": 2}]
-    assert write(rows, out, columns=("message_id",), fmt="jsonl") == 2
+    with pytest.raises(OutputError, match=f"{out} already exists; pass --force"):
+        write(rows, out, columns=("message_id",), fmt="jsonl")
+    assert out.read_text() == "yesterday's export\n"
+    assert write(rows, out, columns=("message_id",), fmt="jsonl", force=True) == 2
     assert out.read_text() == '{"message_id":1}\n{"message_id":2}\n'
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_a_file_that_appears_during_the_export_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "export.jsonl"
+
+    def rows() -> Iterator[dict[str, Any]]:
+        yield {"message_id": 1}
+        out.write_text("someone else's file\n")  # after the check, before the rename
+        yield {"message_id": 2}
+
+    with pytest.raises(OutputError, match=f"{out} already exists; pass --force"):
+        write(rows(), out, columns=("message_id",), fmt="jsonl")
+    assert out.read_text() == "someone else's file\n"
     assert list(tmp_path.iterdir()) == [out]
 
 
@@ -511,7 +529,6 @@ def test_an_existing_directory_is_not_a_file(make_app: Any, tmp_path: Path) -> N
 # --- what --out may name -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="export --out overwrites an existing file; no --force")
 def test_an_existing_file_is_replaced_only_with_force(
     make_app: Any, seeded: dict[str, int], tmp_path: Path
 ) -> None:
@@ -560,7 +577,6 @@ def files_under(root: Path) -> dict[str, str]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="export --out writes over the live SQLite database")
 @pytest.mark.parametrize(
     ("suffix", "spelling", "force"),
     [
@@ -610,7 +626,7 @@ def test_the_database_and_its_companions_are_never_written(
     assert f"{out} is {what} ({os.path.realpath(target)})" in result.output
     assert files_under(tmp_path) == before
     engine = app.extensions["wingman"].engine
-    with pytest.raises(bot.export.OutputError, match="is the database"):
+    with pytest.raises(OutputError, match="is the database"):
         export(engine, out, force=True)
     assert files_under(tmp_path) == before
 
