@@ -49,10 +49,6 @@ def log_with_the_key_in_source(log: logging.Logger) -> None:
     log.info("calling Claude", stack_info=True)  # sk-ant-test-key-in-source-123456
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the passwords of DATABASE_URL and REDIS_URL are no secrets: alone, they are printed",
-)
 def test_no_log_line_shows_a_secret(root_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
     settings = Settings.from_env(
         {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "ANTHROPIC_API_KEY": KEY}
@@ -203,11 +199,6 @@ def test_the_supervisor_prints_no_password_when_nothing_can_connect(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a REDIS_URL password holding an unencoded / is printed, in part, by the URL "
-    "parser's error in every child",
-)
 def test_a_password_the_url_parser_cannot_read_is_never_printed(
     workdir: Path,  # noqa: F811
 ) -> None:

@@ -76,10 +76,6 @@ def test_secrets_stay_out_of_repr() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the passwords in DATABASE_URL and REDIS_URL are shown by repr and not secrets",
-)
 def test_url_passwords_are_secrets() -> None:
     settings = Settings.from_env(
         {
@@ -95,11 +91,6 @@ def test_url_passwords_are_secrets() -> None:
         assert password in settings.secrets()  # as written, and as a driver prints it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a malformed URL setting is echoed, secret or password and all, or accepted "
-    "until a parser quotes part of its password",
-)
 @pytest.mark.parametrize(
     ("name", "value", "hidden"),
     [
