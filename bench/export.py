@@ -215,7 +215,9 @@ def main(messages: int = MESSAGES) -> None:
             with out.open("rb") as lines:
                 rows = sum(1 for _ in lines)
             assert rows == messages, f"exported {rows} rows, expected {messages}"
-            per_conversation = run_child("conversations", database_url, out, Path(tmp))
+            per_conversation = run_child(
+                "conversations", database_url, Path(tmp) / "conversations.jsonl", Path(tmp)
+            )
         finally:
             engine.dispose()
             if admin is not None:

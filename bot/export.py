@@ -618,12 +618,64 @@ def _write_rows(
     return done
 
 
+class OutputError(ValueError):
+    """``--out`` names a file the export must not write; the message names it."""
+
+
+# SQLite keeps a live database in these files: writing over any of them corrupts it.
+DATABASE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def check_out(out: str | Path, *, engine: Engine | None = None, force: bool = False) -> None:
+    """Refuse an ``out`` the export must not write, before any row is read.
+
+    Never the SQLite database or a companion file, compared as real paths (``./``, ``..``
+    and symlinks resolved, hard links by inode), even with ``force``: the export renamed
+    over it would swap the live database for a CSV under every open connection. An
+    existing file only with ``force``.
+    """
+    if str(out) == "-":
+        return
+    path = Path(out)
+    database = _sqlite_file(engine)
+    if database is not None:
+        real = os.path.realpath(path)
+        for suffix in ("", *DATABASE_COMPANIONS):
+            protected = Path(database + suffix)
+            if real == os.path.realpath(protected) or _same_file(path, protected):
+                what = f"the database's {suffix} file" if suffix else "the database"
+                raise OutputError(
+                    f"{out} is {what} ({os.path.realpath(protected)}); export to another file"
+                )
+    if path.is_dir():
+        raise OutputError(f"{out} is a directory")
+    if not path.parent.is_dir():
+        raise OutputError(f"the directory {path.parent} does not exist")
+    if os.path.lexists(path) and not force:
+        raise OutputError(f"{out} already exists; pass --force to replace it")
+
+
+def _sqlite_file(engine: Engine | None) -> str | None:
+    if engine is None or engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    return database if database and database != ":memory:" else None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either one missing
+        return False
+
+
 @contextmanager
-def atomic_file(path: Path) -> Iterator[TextIO]:
+def atomic_file(path: Path, *, replace: bool = False) -> Iterator[TextIO]:
     """A file that appears at ``path`` complete or not at all.
 
     It is written beside ``path`` (``os.replace`` is atomic only within a file system) and
     removed on any exception, Ctrl-C included. It is created 0600: it holds customer messages.
+    Without ``replace`` it never takes the place of a file that appeared meanwhile.
     """
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -631,11 +683,28 @@ def atomic_file(path: Path) -> Iterator[TextIO]:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        if replace:
+            os.replace(temporary, path)
+        else:
+            _publish_new(temporary, path)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _publish_new(temporary: str, path: Path) -> None:
+    # A hard link fails on an existing name, atomically, where a rename would overwrite it.
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise OutputError(f"{path} already exists; pass --force to replace it") from None
+    except OSError:  # a file system without hard links: check, then rename
+        if os.path.lexists(path):
+            raise OutputError(f"{path} already exists; pass --force to replace it") from None
+        os.replace(temporary, path)
+        return
+    os.unlink(temporary)
 
 
 def write(
@@ -645,14 +714,18 @@ def write(
     columns: Sequence[str],
     fmt: str,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> int:
-    """Write ``rows`` as ``fmt`` to the file ``out`` atomically, or to stdout for ``-``."""
+    """Write ``rows`` as ``fmt`` to the file ``out`` atomically, or to stdout for ``-``.
+
+    An existing ``out`` is replaced only with ``force``; otherwise it raises OutputError.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if str(out) == "-":
         stdout = sys.stdout
         return _write_rows(rows, stdout, columns=columns, fmt=fmt, progress=progress)
-    with atomic_file(Path(out)) as stream:
+    with atomic_file(Path(out), replace=force) as stream:
         return _write_rows(rows, stream, columns=columns, fmt=fmt, progress=progress)
 
 
@@ -667,13 +740,16 @@ def export(
     pseudonym_key: str | None = None,
     progress: TextIO | None = None,
     yield_per: int = YIELD_PER,
+    force: bool = False,
 ) -> int:
     """Export to ``out`` and return the number of rows; a bar goes to ``progress`` if given.
 
-    With ``pseudonym_key``, contact ids become keyed hashes (see ``pseudonymizer``).
+    With ``pseudonym_key``, contact ids become keyed hashes (see ``pseudonymizer``). Raises
+    OutputError for an ``out`` that ``check_out`` refuses.
     """
     if per not in PER:
         raise ValueError(f"unknown --per {per!r}; expected one of {', '.join(PER)}")
+    check_out(out, engine=engine, force=force)
     contact = pseudonymizer(pseudonym_key) if pseudonym_key else _same
     query = message_query(filters) if per == "message" else conversation_query(filters)
     with reading(engine) as connection:
@@ -687,7 +763,7 @@ def export(
         else:
             rows = conversation_rows(records, prices=prices, contact=contact)
             columns = CONVERSATION_COLUMNS
-        return write(rows, out, columns=columns, fmt=fmt, progress=bar)
+        return write(rows, out, columns=columns, fmt=fmt, progress=bar, force=force)
 
 
 # --- the command ---------------------------------------------------------------------------
@@ -771,6 +847,7 @@ def make_command(
         help="JSON Lines or CSV.",
     )
     @click.option("--out", default="-", show_default=True, help="The file to write; - is stdout.")
+    @click.option("--force", is_flag=True, help="Replace --out if it exists.")
     @click.option("--pseudonymize", is_flag=True, help="Replace contact ids with keyed hashes.")
     @click.option(
         "--progress/--no-progress",
@@ -786,6 +863,7 @@ def make_command(
         per: str,
         fmt: str,
         out: str,
+        force: bool,
         pseudonymize: bool,
         progress: bool | None,
     ) -> None:
@@ -795,14 +873,11 @@ def make_command(
                 f"{since.isoformat()} is not before --until {until.isoformat()}",
                 param_hint="'--since'",
             )
-        if out != "-":
-            path = Path(out)
-            if path.is_dir():
-                raise click.BadParameter(f"{out} is a directory", param_hint="'--out'")
-            if not path.parent.is_dir():
-                raise click.BadParameter(
-                    f"the directory {path.parent} does not exist", param_hint="'--out'"
-                )
+        services: Services = current_app.extensions["wingman"]
+        try:
+            check_out(out, engine=services.engine, force=force)
+        except OutputError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--out'") from None
         key = None
         if pseudonymize:
             key = pseudonym_key()
@@ -814,18 +889,21 @@ def make_command(
         stderr = sys.stderr
         if progress is None:  # not over rows scrolling past on the same terminal
             progress = stderr.isatty() and not (out == "-" and sys.stdout.isatty())
-        services: Services = current_app.extensions["wingman"]
         started = time.monotonic()
-        written = export(
-            services.engine,
-            out,
-            per=per,
-            fmt=fmt,
-            filters=Filters(since, until, inboxes),
-            prices=services.settings.claude_prices,
-            pseudonym_key=key,
-            progress=stderr if progress else None,
-        )
+        try:
+            written = export(
+                services.engine,
+                out,
+                per=per,
+                fmt=fmt,
+                filters=Filters(since, until, inboxes),
+                prices=services.settings.claude_prices,
+                pseudonym_key=key,
+                progress=stderr if progress else None,
+                force=force,
+            )
+        except OutputError as exc:  # the file appeared while the rows were written
+            raise click.BadParameter(str(exc), param_hint="'--out'") from None
         where = "stdout" if out == "-" else out
         elapsed = time.monotonic() - started
         click.echo(f"exported {written:,} {per}s to {where} in {elapsed:.1f} s", err=True)

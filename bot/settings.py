@@ -9,9 +9,11 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, TypeVar, cast, get_args
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
+
+from bot.logs import mask_url_passwords
 
 T = TypeVar("T")
 
@@ -58,7 +60,8 @@ class Autonomy(StrEnum):
 class Settings:
     """Every setting Wingman reads, parsed and validated once at start-up.
 
-    Secrets are excluded from ``repr`` so a logged Settings never leaks them.
+    Secrets are excluded from ``repr``, and URLs shown there without their password, so a
+    logged Settings never leaks them.
     """
 
     database_url: str = "sqlite:///var/wingman.db"
@@ -176,7 +179,7 @@ class Settings:
             admin_token=env.get("ADMIN_TOKEN"),
             export_pseudonym_key=env.get("EXPORT_PSEUDONYM_KEY"),
             notify_webhook_url=_get(
-                env, "NOTIFY_WEBHOOK_URL", _http_url("NOTIFY_WEBHOOK_URL"), None
+                env, "NOTIFY_WEBHOOK_URL", _http_url("NOTIFY_WEBHOOK_URL", secret=True), None
             ),
             wingman_public_url=_get(
                 env,
@@ -260,12 +263,29 @@ class Settings:
         return self.anthropic_api_key is not None
 
     def secrets(self) -> list[str]:
-        """Values that must never be written to a log."""
-        return [
+        """Values that must never be written to a log: the secret settings, and the
+        passwords in DATABASE_URL and REDIS_URL (as written, and percent-decoded as a
+        driver would print them)."""
+        values = [
             getattr(self, f.name)
             for f in fields(self)
             if not f.repr and isinstance(getattr(self, f.name), str)
         ]
+        for url in (self.database_url, self.redis_url):
+            password = urlsplit(url).password if url else None
+            if password:
+                values += [password, unquote(password)]
+        return list(dict.fromkeys(values))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={_shown(getattr(self, f.name))}" for f in fields(self) if f.repr
+        )
+        return f"{type(self).__name__}({shown})"
+
+
+def _shown(value: object) -> str:
+    return repr(mask_url_passwords(value)) if isinstance(value, str) else repr(value)
 
 
 def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
@@ -300,11 +320,14 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _http_url(name: str) -> Callable[[str], str]:
+def _http_url(name: str, *, secret: bool = False) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         parts = urlsplit(raw)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"expected an http(s) URL such as https://host, got {raw!r}")
+            # A secret URL may hold a token anywhere, so it is not shown at all.
+            got = "the value is not shown" if secret else f"got {mask_url_passwords(raw)!r}"
+            raise ValueError(f"expected an http(s) URL such as https://host, {got}")
+        _check_port(raw)
         return raw
 
     return parse
@@ -317,13 +340,28 @@ def _database_url(raw: str) -> str:
             "expected sqlite:///path or postgresql+psycopg://user@host/db, "
             f"got a URL with scheme {scheme!r}"
         )
+    _check_port(raw)
     return raw
 
 
 def _redis_url(raw: str) -> str:
     if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
         raise ValueError("expected redis://host:port/db, rediss://… or unix:///path")
+    _check_port(raw)
     return raw
+
+
+def _check_port(raw: str) -> None:
+    """Fail here on a URL whose port can't be read: the URL parser's own message quotes
+    the text it took for the port, which is part of the password when the password holds
+    an unencoded "/", "?" or "#"."""
+    try:
+        _ = urlsplit(raw).port
+    except ValueError:
+        raise ValueError(
+            "its port is not a number; if the password holds / ? # @ or :, percent-encode "
+            "them (/ is %2F, ? is %3F, # is %23, @ is %40, : is %3A)"
+        ) from None
 
 
 def _autonomy(raw: str) -> Autonomy:

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import io
 import json
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,17 +17,20 @@ from typing import Any
 
 import click
 import pytest
+from redis import Redis
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 import bot.export
 from bench.export import clear, run_child, seed
-from bot.db import session_scope
+from bot import create_app
+from bot.db import make_engine, migrate, session_scope
 from bot.export import (
     CONVERSATION_COLUMNS,
     DRAFT_STATES,
     MESSAGE_COLUMNS,
     Filters,
+    OutputError,
     Progress,
     When,
     export,
@@ -38,7 +42,7 @@ from bot.export import (
     write,
 )
 from bot.models import Conversation, Draft, OutboxItem
-from bot.settings import Prices
+from bot.settings import Prices, Settings
 from experiments import arms
 from tests.conftest import engine_url, load_event, store_event
 from workers.spend import cost
@@ -384,12 +388,29 @@ def test_an_interrupted_export_keeps_the_previous_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [out]
 
 
-def test_a_complete_export_replaces_the_file(tmp_path: Path) -> None:
+def test_a_complete_export_replaces_the_file_only_with_force(tmp_path: Path) -> None:
     out = tmp_path / "export.jsonl"
     out.write_text("yesterday's export\n")
     rows = [{"message_id": 1}, {"message_id": 2}]
-    assert write(rows, out, columns=("message_id",), fmt="jsonl") == 2
+    with pytest.raises(OutputError, match=f"{out} already exists; pass --force"):
+        write(rows, out, columns=("message_id",), fmt="jsonl")
+    assert out.read_text() == "yesterday's export\n"
+    assert write(rows, out, columns=("message_id",), fmt="jsonl", force=True) == 2
     assert out.read_text() == '{"message_id":1}\n{"message_id":2}\n'
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_a_file_that_appears_during_the_export_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "export.jsonl"
+
+    def rows() -> Iterator[dict[str, Any]]:
+        yield {"message_id": 1}
+        out.write_text("someone else's file\n")  # after the check, before the rename
+        yield {"message_id": 2}
+
+    with pytest.raises(OutputError, match=f"{out} already exists; pass --force"):
+        write(rows(), out, columns=("message_id",), fmt="jsonl")
+    assert out.read_text() == "someone else's file\n"
     assert list(tmp_path.iterdir()) == [out]
 
 
@@ -508,6 +529,111 @@ def test_bad_input_gets_a_clear_error(
 def test_an_existing_directory_is_not_a_file(make_app: Any, tmp_path: Path) -> None:
     result = invoke(make_app(), "--out", str(tmp_path))
     assert result.exit_code == 2 and "is a directory" in result.output
+
+
+# --- what --out may name -------------------------------------------------------------------
+
+
+def test_an_existing_file_is_replaced_only_with_force(
+    make_app: Any, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    out = tmp_path / "june.jsonl"
+    out.write_text("yesterday's export\n")
+
+    refused = invoke(make_app(), "--out", str(out))
+
+    assert refused.exit_code == 2, refused.output
+    assert f"{out} already exists; pass --force to replace it" in refused.output
+    assert out.read_text() == "yesterday's export\n"
+    assert list(tmp_path.iterdir()) == [out]
+
+    forced = invoke(make_app(), "--out", str(out), "--force")
+
+    assert forced.exit_code == 0, forced.output
+    assert len(read(out, "jsonl", ())) == 5
+    assert list(tmp_path.iterdir()) == [out]
+
+
+@pytest.fixture
+def live_sqlite(tmp_path: Path, redis_url: str) -> Iterator[tuple[Any, Path]]:
+    """The app on a SQLite database of its own (in WAL mode, with open connections), so a
+    test that fails can't spoil the shared one. The export never touches Redis."""
+    database = tmp_path / "var" / "wingman.db"
+    database.parent.mkdir()
+    engine = make_engine(f"sqlite:///{database}")
+    migrate(engine)
+    store_event(engine, load_event("message_created_incoming"), key="a", received_at=T0)
+    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{database}", "REDIS_URL": redis_url})
+    redis = Redis.from_url(redis_url)
+    app = create_app({"settings": settings, "engine": engine, "redis": redis})
+    yield app, database
+    redis.close()
+    engine.dispose()
+
+
+def files_under(root: Path) -> dict[str, str]:
+    """Every file under ``root``: a symlink's target, or a hash of the content."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink():
+            found[str(path)] = f"-> {os.readlink(path)}"
+        elif path.is_file():
+            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+@pytest.mark.parametrize(
+    ("suffix", "spelling", "force"),
+    [
+        ("", "absolute", False),
+        ("", "absolute", True),
+        ("", "relative", True),
+        ("", "dotted", True),
+        ("", "symlink", True),
+        ("", "hard link", True),
+        ("-wal", "absolute", True),
+        ("-wal", "symlink", False),
+        ("-shm", "relative", True),
+        ("-journal", "dotted", False),  # absent in WAL mode; SQLite would read it as a journal
+    ],
+    ids=lambda value: {"": "db", True: "force", False: "no-force"}.get(value, value),
+)
+def test_the_database_and_its_companions_are_never_written(
+    live_sqlite: tuple[Any, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    suffix: str,
+    spelling: str,
+    force: bool,
+) -> None:
+    app, database = live_sqlite
+    target = Path(f"{database}{suffix}")
+    assert database.exists() and Path(f"{database}-wal").exists()
+    monkeypatch.chdir(tmp_path)
+    if spelling == "absolute":
+        out = str(target)
+    elif spelling == "relative":
+        out = f"./var/{target.name}"
+    elif spelling == "dotted":
+        out = f"{tmp_path}/var/../var/./{target.name}"
+    elif spelling == "symlink":
+        out = str(tmp_path / "june.jsonl")
+        os.symlink(target, out)
+    else:
+        out = str(tmp_path / "june.jsonl")
+        os.link(target, out)
+    before = files_under(tmp_path)
+
+    result = invoke(app, "--out", out, *(["--force"] if force else []))
+
+    assert result.exit_code == 2, result.output
+    what = f"the database's {suffix} file" if suffix else "the database"
+    assert f"{out} is {what} ({os.path.realpath(target)})" in result.output
+    assert files_under(tmp_path) == before
+    engine = app.extensions["wingman"].engine
+    with pytest.raises(OutputError, match="is the database"):
+        export(engine, out, force=True)
+    assert files_under(tmp_path) == before
 
 
 @pytest.mark.parametrize(

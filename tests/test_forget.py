@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
 from bot.db import session_scope
-from bot.forget import SCRUBBED_BODY, _mentions, contact_group, forget_contact
+from bot.forget import SCRUBBED_BODY, Identity, concerns, contact_group, forget_contact
 from bot.models import (
     Arm,
     Assignment,
@@ -407,18 +407,92 @@ def test_forgetting_is_audited_even_for_a_contact_wingman_never_saw(
     ] * 2
 
 
+ZQ = Identity(7, email="zq@example.com", phone_number="+4915100000007", identifier="crm-7")
+ZQ_SENDER = {"id": 7, "email": "zq@example.com", "identifier": "crm-7"}
+
+
 @pytest.mark.parametrize(
     ("body", "theirs"),
     [
         ({"contact": {"id": 7, "name": "x"}}, True),
         ({"meta": {"sender": {"id": 7, "type": "contact"}}}, True),
+        ({"conversation": {"meta": {"sender": {"id": 7, "type": "contact"}}}}, True),
+        ({"current_conversation": {"contact_inbox": {"contact_id": 7}}}, True),
         ({"contact_inbox": {"contact_id": 7}}, True),
+        ({"messages": [{"sender_type": "Contact", "sender_id": 7}]}, True),
+        ({"messages": [{"sender_type": "User", "sender_id": 7}]}, False),  # agent 7
         ({"sender": {"id": 7}, "message_type": "incoming"}, True),  # no type: a contact
         ({"sender": {"id": 7, "type": "user"}}, False),  # agent 7 is someone else
         ({"id": 7, "inbox": {"id": 7}}, False),
-        ({"content": "write to ZQ@example.com"}, True),  # an identifier, any case
-        ({"content": "order #7"}, False),
+        ({"event": "contact_updated", "id": 7, "email": "zq@example.com"}, True),
+        # Whole values where a contact is, in any case for an email.
+        ({"sender": {"email": "ZQ@example.com"}}, True),
+        ({"sender": {"phone_number": "+4915100000007"}}, True),
+        ({"sender": {"identifier": "crm-7"}}, True),
+        ({"sender": {"identifier": "crm-77"}}, False),
+        # Another contact (in another account) with the same email: told apart by the id.
+        ({"sender": {"id": 8, "email": "zq@example.com"}}, False),
+        # Never parts of a value, nor someone's words, nor a free-form hash.
+        ({"content": "write to ZQ@example.com"}, False),
+        ({"content": "order #7", "timestamp": 1781774007}, False),
+        ({"sender": {"identifier": "crm-7-b", "email": "xzq@example.com.au"}}, False),
+        ({"custom_attributes": {"contact_id": 7, "contact": {"id": 7}}}, False),
+        ({"additional_attributes": {"sender": {"id": 7}}}, False),
+        ({"changed_attributes": [{"contact_id": {"current_value": 7}}]}, False),
+        ({"sender": {"id": True}}, False),
+        ([7], False),
     ],
 )
-def test_which_raw_bodies_concern_the_contact(body: dict[str, Any], theirs: bool) -> None:
-    assert _mentions(json.dumps(body), 7, ["zq@example.com"]) is theirs
+def test_which_raw_bodies_concern_the_contact(body: Any, theirs: bool) -> None:
+    assert concerns(json.dumps(body), ZQ) is theirs
+
+
+@pytest.mark.parametrize(
+    ("sender", "theirs"),
+    [
+        (ZQ_SENDER, True),  # a body of their conversation, which names them
+        (None, True),  # one that names nobody (a template's sender is null): still theirs
+        ({"id": 8, "email": "omar@example.com"}, False),  # moved to someone else (merged)
+        ({"id": 8, "type": "user"}, True),  # an agent wrote in their conversation
+    ],
+)
+def test_a_body_of_their_conversation_is_theirs_unless_it_names_only_someone_else(
+    sender: dict[str, Any] | None, theirs: bool
+) -> None:
+    body = {"event": "message_created", "sender": sender, "conversation": {"id": 1}}
+    assert concerns(json.dumps(body), ZQ, in_their_conversation=True) is theirs
+    assert concerns(json.dumps(body), ZQ) is (sender == ZQ_SENDER)
+
+
+def test_forget_leaves_another_contacts_unprocessed_delivery_alone(engine: Engine) -> None:
+    # Maya (contact 4817) writes; her conversation's timestamps are 1781774038: "…4038".
+    maya = load_event("message_created_incoming")
+    assert "4038" in json.dumps(maya)
+    # Contact 4038, whose CRM identifier is their number, writes in another conversation.
+    theirs = load_event("message_created_incoming")
+    theirs.update(id=918300, content="Please forget me")
+    person = {"id": 4038, "name": "Ada Moss", "email": "ada@example.com", "identifier": "4038"}
+    theirs["sender"].update(person)
+    conversation = theirs["conversation"]
+    conversation.update(id=1500, messages=[])
+    conversation["contact_inbox"].update(id=5200, contact_id=4038)
+    conversation["meta"]["sender"] = {**conversation["meta"]["sender"], **person}
+    store_event(engine, theirs, key="theirs", received_at=FORGET_AT)
+    store_event(engine, maya, key="maya", received_at=FORGET_AT)
+    with Session(engine) as session:
+        before = {d.delivery_key: d for d in session.exec(select(Delivery))}
+        contact = session.get(Contact, 4038)
+        assert contact is not None and contact.identifier == "4038"
+    assert before["maya"].processed_at is None  # the worker has yet to act on it
+
+    with session_scope(engine) as session:
+        done = forget_contact(session, 4038, actor="Lena Vogt", now=FORGET_AT)
+
+    assert done.deliveries_scrubbed == 1
+    with Session(engine) as session:
+        after = {d.delivery_key: d for d in session.exec(select(Delivery))}
+        assert session.get(Message, 918273) is not None  # Maya's message is hers
+    assert after["maya"].body == before["maya"].body
+    assert after["maya"].processed_at is None
+    assert after["theirs"].body == SCRUBBED_BODY
+    assert after["theirs"].processed_at == FORGET_AT

@@ -84,6 +84,39 @@ def test_the_older_single_account_setting_still_limits_wingman_to_it() -> None:
     assert both.chatwoot_account_ids == (4, 5)  # the new name wins
 
 
+def test_url_passwords_are_secrets() -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://wingman:p%40ss-w0rd-1@db.internal/wingman",
+            "REDIS_URL": "redis://:r3dis-pa55@cache.internal:6379/0",
+        }
+    )
+    text = repr(settings)
+    assert "postgresql://wingman:***@db.internal/wingman" in text
+    assert "redis://:***@cache.internal:6379/0" in text
+    for password in ("p%40ss-w0rd-1", "p@ss-w0rd-1", "r3dis-pa55"):
+        assert password not in text
+        assert password in settings.secrets()  # as written, and as a driver prints it
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "hidden"),
+    [
+        ("NOTIFY_WEBHOOK_URL", "ftp://hooks.example.com/T0/tok-123456", "tok-123456"),
+        ("CHATWOOT_URL", "ftp://bot:Pa55w0rd-x@chat.example.com", "Pa55w0rd-x"),
+        ("REDIS_URL", "redis://:Pa55/w0rd@cache:6379/0", "Pa55"),
+        ("DATABASE_URL", "postgresql://wingman:Pa55#w0rd@db/wingman", "Pa55"),
+    ],
+)
+def test_a_bad_url_setting_is_refused_without_showing_its_secrets(
+    name: str, value: str, hidden: str
+) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({name: value})
+    assert str(error.value).startswith(f"{name}: "), error.value
+    assert hidden not in str(error.value)
+
+
 def test_empty_values_count_as_unset() -> None:
     settings = Settings.from_env({"PORT": "", "ANTHROPIC_API_KEY": "  ", "REDIS_URL": ""})
     assert settings.port == 8000 and settings.anthropic_api_key is None and settings.embedded_redis

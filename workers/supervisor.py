@@ -190,6 +190,9 @@ def gunicorn_args(settings: Settings) -> list[str]:
         # gunicorn's default control socket is one per user (~/.gunicorn), so two checkouts
         # would fight over it.
         "--no-control-socket",
+        # gunicorn's own log handlers bypass the root logger, and with it the secret mask.
+        "--logger-class",
+        "bot.logs.GunicornLogger",
         "bot:create_app()",
     ]
 
