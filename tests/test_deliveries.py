@@ -1,5 +1,6 @@
 """Delivery processing, rescue and pruning, on both databases and a real RQ worker."""
 
+import copy
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,8 +13,10 @@ from rq.serializers import JSONSerializer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.config import ConfigStore
 from bot.db import session_scope
 from bot.models import Delivery, Message
+from bot.settings import Autonomy
 from tests.conftest import engine_url, load_event, store_event
 from workers import deliveries, runtime
 from workers.dispatch import delivery_job_id, enqueue_delivery
@@ -24,7 +27,8 @@ NOW = datetime(2026, 6, 18, 10, 0, tzinfo=UTC)
 
 
 def store(engine: Engine, key: str, received_at: datetime = NOW) -> int:
-    payload = load_event("message_created_incoming")
+    """A delivery of its own per key: the same body twice would be a duplicate."""
+    payload = {**load_event("message_created_incoming"), "content": f"message {key}"}
     return int(store_event(engine, payload, key=key, received_at=received_at).delivery_id)
 
 
@@ -163,3 +167,22 @@ def test_a_job_whose_hash_expires_right_after_the_fetch_is_not_pending(
 
     monkeypatch.setattr(Job, "fetch", fetch_then_expire)
     assert is_pending(queue, "delivery-7") is False
+
+
+@pytest.mark.xfail(reason="issue 10, finding 6: fixed in the next commit", strict=True)
+def test_a_message_is_acted_on_by_its_first_delivery_only(engine: Engine) -> None:
+    note = load_event("message_created_private_note_by_agent")
+    note["content"] = "/bot off"
+    again = copy.deepcopy(note)
+    again["conversation"]["updated_at"] += 30  # a newer body: not a byte-for-byte replay
+    first = int(store_event(engine, note, key="a", received_at=NOW).delivery_id)
+    second = int(store_event(engine, again, key="b", received_at=NOW).delivery_id)
+    assert first != second
+    config = ConfigStore("absent.toml", Autonomy.DRAFT, required=False)
+    with session_scope(engine) as session:
+        actions = deliveries.route(session, first, config=config)
+    assert actions is not None and len(actions) == 1
+    with session_scope(engine) as session:  # the same delivery again (RQ may run it twice)
+        assert deliveries.route(session, first, config=config) == actions
+    with session_scope(engine) as session:
+        assert deliveries.route(session, second, config=config) == []

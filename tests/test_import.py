@@ -210,6 +210,7 @@ def test_the_import_pages_through_everything_and_stores_it_like_webhook_data(
         assert newest[longest.id] == longest.messages[-1].id and newest[made[5].id] is None
 
 
+@pytest.mark.xfail(reason="issue 10, finding 11: fixed in the next commit", strict=True)
 def test_rest_history_parses_exactly_like_the_webhook(standin: ChatwootStandin) -> None:
     """Same typed data from REST as from a webhook body, so the same upserts store it."""
     [conversation] = populate(standin, 1, messages=12)
@@ -228,12 +229,11 @@ def test_rest_history_parses_exactly_like_the_webhook(standin: ChatwootStandin) 
     webhook = events.parse_event(body).conversation
     assert webhook is not None
     # REST shows the last message of any kind (``messages.last``), a webhook the last public
-    # one (``messages.chat.last``); only webhooks carry the contact_inbox. Nothing else may
+    # one (``messages.chat.last``). The contact's address on the channel comes from the
+    # webhook's contact_inbox and from the REST message's push data alike. Nothing else may
     # differ.
     assert listed.conversation == dataclasses.replace(
-        webhook,
-        last_message_status=listed.conversation.last_message_status,
-        contact_source_id=None,
+        webhook, last_message_status=listed.conversation.last_message_status
     )
     assert listed.conversation.last_message_status == (conversation.messages[-1].id, "sent")
 

@@ -278,3 +278,85 @@ def test_a_message_left_unanswered_past_the_sweepers_reach_goes_to_the_team(
     note = loop.fake.notes()[-1]
     assert "could not answer within 60 minutes" in note and "Does it fit two?" in note
     assert sweep(loop) == 0  # open now: a human has it
+
+
+def campaign_message(*, sender: bool) -> dict[str, Any]:
+    """A website campaign's opening message (CONTRACT-NEXT §6.1): outgoing and public, sent
+    as the campaign's configured user (or with no sender), marked only by campaign_id."""
+    payload = copy.deepcopy(load_event("message_created_private_note_by_agent"))
+    payload.update(
+        private=False,
+        content="Planning a trip? Ask us anything about our tents.",
+        additional_attributes={"campaign_id": 4},
+        created_at="2026-06-18T09:12:03.114Z",
+    )
+    if not sender:
+        payload["sender"] = None
+    return payload
+
+
+def automation_message() -> dict[str, Any]:
+    """An automation rule's "send message" (CONTRACT-NEXT §6.3)."""
+    payload = copy.deepcopy(load_event("message_created_private_note_by_agent"))
+    payload.update(
+        private=False,
+        sender=None,
+        content="Thanks! We usually answer within minutes.",
+        content_attributes={"automation_rule_id": 9},
+        created_at="2026-06-18T09:12:03.114Z",
+    )
+    return payload
+
+
+def assert_no_takeover(loop: Loop, message: dict[str, Any]) -> None:
+    loop.deliver(message)
+    loop.run()
+    assert not loop.conversation().bot_muted
+    assert loop.fake.statuses == []
+    loop.composer.add(Reply(bubbles=["Yes, it fits two adults!"]))
+    loop.customer_says("Does the Trail Tent fit two?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+    [draft] = loop.drafts()
+    assert draft.state == "pending"
+    assert not loop.conversation().bot_muted
+
+
+@pytest.mark.xfail(reason="issue 10, finding 14: fixed in the next commit", strict=True)
+def test_a_website_campaign_message_sent_as_a_user_is_no_takeover(loop: Loop) -> None:
+    assert_no_takeover(loop, campaign_message(sender=True))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [lambda: campaign_message(sender=False), automation_message],
+    ids=["a campaign without a sender", "an automation rule's message"],
+)
+def test_other_messages_nobody_typed_are_no_takeover(loop: Loop, message: Any) -> None:
+    assert_no_takeover(loop, message())
+
+
+def rep_note(text: str, message_id: int) -> dict[str, Any]:
+    payload = copy.deepcopy(load_event("message_created_private_note_by_agent"))
+    payload.update(id=message_id, content=text)
+    return payload
+
+
+@pytest.mark.xfail(reason="issue 10, finding 6: fixed in the next commit", strict=True)
+def test_a_replayed_bot_on_does_not_undo_a_later_bot_off(loop: Loop) -> None:
+    bot_on, bot_off = rep_note("/bot on", 918_400), rep_note("/bot off", 918_401)
+    loop.deliver(bot_on)
+    loop.run()
+    loop.deliver(bot_off)
+    loop.run()
+    assert loop.conversation().bot_muted
+    # The same body again under a new X-Chatwoot-Delivery (loop.deliver sends a fresh one).
+    loop.deliver(bot_on)
+    loop.run()
+    assert loop.conversation().bot_muted
+    # A second message_created for the same message, in a newer body.
+    again = copy.deepcopy(bot_on)
+    again["conversation"]["updated_at"] += 30
+    loop.deliver(again)
+    loop.run()
+    conversation = loop.conversation()
+    assert conversation.bot_muted and conversation.bot_muted_reason == "rep_command"

@@ -238,3 +238,116 @@ def test_storage_failure_answers_500_so_chatwoot_retries(make_app: Any, redis_co
 def test_wrong_method_is_json(client: Any) -> None:
     response = client.get(URL)
     assert response.status_code == 405 and "error" in response.json
+
+
+# --- odd input (issue #10, finding 7): a 4xx naming the field, never a 500 -------------------
+
+
+def with_value(name: str, path: str, value: Any) -> str:
+    """The fixture with the value at a dotted path replaced."""
+    payload = load_event(name)
+    *parents, leaf = path.split(".")
+    target = payload
+    for part in parents:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    target[leaf] = value
+    return json.dumps(payload)
+
+
+@pytest.mark.xfail(reason="issue 10, finding 7: fixed in the next commit", strict=True)
+def test_deeply_nested_json_is_a_400_and_stores_nothing(
+    client: Any, engine: Engine, redis_conn: Redis
+) -> None:
+    depth = 100_000
+    body = '{"event": "message_created", "content_attributes": ' + "[" * depth + "]" * depth + "}"
+    response = post(client, body)
+    assert response.status_code == 400
+    assert "nested" in response.json["error"]
+    assert set(row_counts(engine).values()) == {0}
+    assert queued(redis_conn) == []
+
+
+ODD_VALUES = {
+    "a superscript digit as the id": ("message_created_incoming", "id", "²", "id"),
+    "attachments that are a number": ("message_created_incoming", "attachments", 5, "attachments"),
+    "a conversation created in the year 3 billion": (
+        "message_created_incoming",
+        "conversation.created_at",
+        1e20,
+        "conversation.created_at",
+    ),
+    "a message id above 2^63": ("message_created_incoming", "id", 2**63, "id"),
+    "a conversation id above 2^63": (
+        "message_created_incoming",
+        "conversation.id",
+        2**64 + 5,
+        "conversation.id",
+    ),
+    "an account id above 2^63 on a conversation event": (
+        "conversation_opened",
+        "account.id",
+        2**63,
+        "account.id",
+    ),
+}
+
+
+@pytest.mark.xfail(reason="issue 10, finding 7: fixed in the next commit", strict=False)
+@pytest.mark.parametrize("case", ODD_VALUES)
+def test_odd_values_get_a_422_naming_the_field_and_store_nothing(
+    client: Any, engine: Engine, redis_conn: Redis, case: str
+) -> None:
+    fixture, path, value, field = ODD_VALUES[case]
+    response = post(client, with_value(fixture, path, value))
+    assert response.status_code == 422, response.json
+    assert response.json["field"] == field
+    assert f"'{field}'" in response.json["error"]
+    assert set(row_counts(engine).values()) == {0}
+    assert queued(redis_conn) == []
+
+
+@pytest.mark.xfail(reason="issue 10, finding 7: fixed in the next commit", strict=True)
+def test_nul_characters_are_stripped_from_every_stored_string(client: Any, engine: Engine) -> None:
+    payload = load_event("message_created_incoming")
+    payload["content"] = "Does the Trail\u0000 Tent fit two?\u0000"
+    payload["content_attributes"] = {
+        "in_reply_to\u0000": None,
+        "note": ["a\u0000b", {"c": "\u0000d"}],
+    }
+    payload["attachments"] = [
+        {"id": 7, "file_type": "image", "data_url": "https://x.example/a\u0000.png"}
+    ]
+    payload["sender"]["name"] = "Maya\u0000 Chen"
+    payload["conversation"]["meta"]["sender"]["name"] = "Maya\u0000 Chen"
+    payload["conversation"]["labels"] = ["tent\u0000s"]
+    response = post(client, json.dumps(payload))
+    assert response.status_code == 200, response.json
+    with Session(engine) as session:
+        message = session.exec(select(Message)).one()
+        contact = session.exec(select(Contact)).one()
+        conversation = session.exec(select(Conversation)).one()
+    assert message.content == "Does the Trail Tent fit two?"
+    assert message.content_attributes == {"in_reply_to": None, "note": ["ab", {"c": "d"}]}
+    assert message.attachments == [
+        {"id": 7, "file_type": "image", "data_url": "https://x.example/a.png"}
+    ]
+    assert message.sender_name == contact.name == "Maya Chen"
+    assert conversation.labels == ["tents"]
+
+
+@pytest.mark.xfail(reason="issue 10, finding 6: fixed in the next commit", strict=True)
+def test_a_signed_body_replayed_under_a_new_delivery_id_is_a_duplicate(
+    signed_client: Any, engine: Engine, redis_conn: Redis
+) -> None:
+    """Chatwoot reuses X-Chatwoot-Delivery on retries; a replay within the timestamp
+    window needs no new signature and may carry any delivery id (issue #10, finding 6)."""
+    note = {**load_event("message_created_private_note_by_agent"), "content": "/bot on"}
+    body = json.dumps(note).encode()
+    first = post(signed_client, body, delivery="d-1", **signed_headers(body, int(NOW.timestamp())))
+    assert first.json["status"] == "stored"
+    replay = signed_headers(body, int(NOW.timestamp()) + 100)
+    again = post(signed_client, body, delivery="d-2-forged", **replay)
+    assert again.status_code == 200
+    assert again.json == {"status": "duplicate", "delivery": first.json["delivery"]}
+    assert row_counts(engine)["Delivery"] == 1
+    assert queued(redis_conn) == [("workers.jobs.process_delivery", [first.json["delivery"]])]
