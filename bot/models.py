@@ -44,6 +44,9 @@ class Delivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # X-Chatwoot-Delivery, reused by Chatwoot on retries; "sha256:<body hash>" when absent.
     delivery_key: str = Field(max_length=100, unique=True)
+    # SHA-256 of the raw body: a signed body replayed within the signature's timestamp
+    # window may carry any X-Chatwoot-Delivery, so the body is deduplicated too.
+    body_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     event: str = Field(max_length=64, index=True)
     body: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -96,8 +99,9 @@ class Conversation(SQLModel, table=True):
         default=None, foreign_key="contacts.id", sa_type=BigInteger, index=True
     )
     channel: str | None = Field(default=None, max_length=64)
-    # contact_inbox.source_id: for Channel::TwilioSms, "whatsapp:+E164" is the only sign in
-    # a webhook that the contact is on WhatsApp (and so has a 24 h window).
+    # The contact's address on the channel (``contact_inbox.source_id``): for
+    # Channel::TwilioSms, "whatsapp:+E164" is the only sign in a webhook that the contact is
+    # on WhatsApp (and so has a 24 h window). Personal data: ``contact forget`` blanks it.
     contact_source_id: str | None = Field(default=None, max_length=255)
     status: str | None = Field(default=None, max_length=16, index=True)
     assignee_id: int | None = Field(default=None, sa_type=BigInteger)
@@ -146,6 +150,9 @@ class Message(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     # "webhook" or "import": the sweeper only rescues what arrived live.
     origin: str = Field(default="webhook", max_length=16)
+    # The one delivery whose actions (a command, a takeover, a reply timer) this message
+    # set off: a second message_created for it never acts again.
+    handled_by_delivery_id: int | None = None
 
 
 # Every state a draft can be in (see the README's table); reports keep this order.

@@ -6,12 +6,13 @@ unique key) and then locks it and merges. The merge rules are pure functions bel
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, or_, select
 
 from bot.models import Account, Contact, Conversation, Delivery, Inbox, Message
 from chatwoot.events import (
@@ -42,13 +43,18 @@ def record_delivery(
     event: Event | None,
     origin: str = "webhook",
 ) -> Stored:
-    """Store one delivery and apply it, unless the same delivery key was stored before.
+    """Store one delivery and apply it, unless the same delivery key or the same body was
+    stored before.
 
+    Chatwoot reuses X-Chatwoot-Delivery on retries, but anyone replaying a signed body
+    within the timestamp window can send any delivery id, so the body counts too.
     ``event`` is None for events Wingman does not know; those are kept but not applied,
     and count as processed.
     """
+    body_hash = hashlib.sha256(body.encode("utf-8")).hexdigest()
     values: dict[str, Any] = {
         "delivery_key": key,
+        "body_hash": body_hash,
         "event": event_name[:64],
         "body": body,
         "received_at": received_at,
@@ -58,10 +64,12 @@ def record_delivery(
         values["account_id"] = event.account.id
         values["conversation_display_id"] = event.conversation and event.conversation.display_id
         values["message_id"] = event.message and event.message.id
+    # No conflict target: a clash on either unique column means "seen before".
     insert = dialect_insert(session, Delivery).values(**values).on_conflict_do_nothing()
     inserted = session.execute(insert.returning(Delivery.id)).scalar()
     if inserted is None:
-        existing = session.exec(select(Delivery.id).where(Delivery.delivery_key == key)).one()
+        seen = or_(col(Delivery.delivery_key) == key, col(Delivery.body_hash) == body_hash)
+        existing = session.exec(select(Delivery.id).where(seen).order_by(col(Delivery.id))).first()
         return Stored(delivery_id=existing or 0, duplicate=True)
     if event is not None:
         apply_event(session, event, now=received_at, origin=origin)
@@ -129,7 +137,8 @@ def conversation_changes(row: Conversation, data: ConversationData) -> dict[str,
 
     Chatwoot delivers each event as its own job with no ordering, so state is applied only
     from payloads at least as new (by Chatwoot's ``updated_at``) as what is stored. Facts
-    that never change (inbox, contact, channel) are filled in from any payload.
+    that never change (inbox, contact, channel, the contact's source id) are filled in from
+    any payload.
     """
     facts: dict[str, Any] = {
         "inbox_id": data.inbox_id,

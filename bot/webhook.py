@@ -8,8 +8,8 @@ is why a storage failure answers 500.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -22,6 +22,7 @@ from bot.errors import error
 from bot.services import Services
 from bot.store import record_delivery
 from chatwoot.events import KNOWN_EVENTS, Event, PayloadError, parse_event
+from chatwoot.payloads import BodyError, load_body
 from chatwoot.signature import SignatureError, verify
 from workers import notify
 from workers.dispatch import enqueue_delivery
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # This many rejected deliveries within a minute is worth telling a human about.
 SIGNATURE_BURST = 5
+# Chatwoot's event names; anything else (a NUL, a novel) can't be stored as one.
+EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
 blueprint = Blueprint("webhook", __name__)
 
 
@@ -60,6 +63,8 @@ def receive() -> ResponseReturnValue:
     name = payload.get("event")
     if not isinstance(name, str) or not name:
         return error(400, "the body has no 'event' field naming the event")
+    if not EVENT_NAME.fullmatch(name):
+        return error(400, "'event' must be an event name like message_created", field="event")
 
     event: Event | None = None
     if name in KNOWN_EVENTS:
@@ -68,9 +73,9 @@ def receive() -> ResponseReturnValue:
         except PayloadError as exc:
             return error(422, f"{name} payload: {exc}", field=exc.field)
 
-    delivery_key = request.headers.get("X-Chatwoot-Delivery") or (
-        "sha256:" + hashlib.sha256(raw).hexdigest()
-    )
+    # Header values are Latin-1 text to Werkzeug; PostgreSQL can't store a NUL in one.
+    header = request.headers.get("X-Chatwoot-Delivery", "").replace("\x00", "")
+    delivery_key = header or ("sha256:" + hashlib.sha256(raw).hexdigest())
     try:
         with session_scope(services.engine) as session:
             stored = record_delivery(
@@ -101,12 +106,9 @@ def _decode(raw: bytes) -> tuple[str, dict[str, Any] | None, str]:
     except UnicodeDecodeError:
         return "", None, "the body is not UTF-8 text"
     try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return text, None, f"the body is not valid JSON: {exc}"
-    if not isinstance(payload, dict):
-        return text, None, f"the body must be a JSON object, not {type(payload).__name__}"
-    return text, payload, ""
+        return text, load_body(text), ""
+    except BodyError as exc:
+        return text, None, str(exc)
 
 
 def _count_signature_failure(services: Services, exc: SignatureError) -> None:

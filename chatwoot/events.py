@@ -3,16 +3,23 @@
 Shapes follow tests/fixtures/chatwoot/CONTRACT.md (Chatwoot 4.15.1), not Chatwoot's docs:
 contact senders carry no ``type``, ``sender`` and ``content`` may be null, message
 timestamps are ISO strings while conversation timestamps are numbers, and the channel
-comes from ``conversation.channel``. Parsing is lenient about everything the bot can do
-without and strict only about the ids it stores things under.
+comes from ``conversation.channel``. Validation (chatwoot/payloads.py) is lenient about
+everything the bot can do without, and refuses, naming the field, any value Wingman can't
+use or store.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
+
+from chatwoot import payloads
 
 MESSAGE_EVENTS = frozenset({"message_created", "message_updated"})
 CONVERSATION_EVENTS = frozenset(
@@ -26,8 +33,6 @@ CONVERSATION_EVENTS = frozenset(
 WIDGET_EVENTS = frozenset({"webwidget_triggered"})
 KNOWN_EVENTS = MESSAGE_EVENTS | CONVERSATION_EVENTS | WIDGET_EVENTS
 
-# Chatwoot's Message enum order; REST responses carry the integer.
-MESSAGE_TYPES = ("incoming", "outgoing", "activity", "template")
 # Chatwoot's message status enum order; a status only ever moves forward along it.
 MESSAGE_STATUSES = ("sent", "delivered", "read", "failed")
 
@@ -42,7 +47,10 @@ class SenderKind(StrEnum):
 
 
 class PayloadError(ValueError):
-    """A payload lacks a field Wingman cannot store it without."""
+    """A payload lacks a field Wingman cannot store it without, or holds an unusable value.
+
+    ``field`` is the value's dotted path, e.g. ``conversation.meta.assignee.id``.
+    """
 
     def __init__(self, field_name: str, problem: str = "is missing") -> None:
         super().__init__(f"'{field_name}' {problem}")
@@ -83,7 +91,6 @@ class ConversationData:
     channel: str | None
     status: str | None
     contact: ContactData | None
-    contact_source_id: str | None
     assignee_id: int | None
     assignee_type: str | None
     assignee_name: str | None
@@ -97,6 +104,9 @@ class ConversationData:
     created_at: datetime | None
     # (message id, status) of ``messages[0]``: the only place a message status appears.
     last_message_status: tuple[int, str] | None
+    # ``contact_inbox.source_id``: the contact's address on the channel. Twilio WhatsApp
+    # contacts have "whatsapp:+E164", Twilio SMS ones the bare number (CONTRACT-NEXT §1.3).
+    contact_source_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,8 @@ class MessageData:
     status: str | None
     created_at: datetime
     contact: ContactData | None
+    # e.g. ``campaign_id`` (a website campaign's message) or ``template_params``.
+    additional_attributes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def deleted(self) -> bool:
@@ -137,107 +149,125 @@ class Event:
 
 
 def parse_event(payload: dict[str, Any]) -> Event:
-    """Parse a payload of a known event; raises PayloadError naming a missing id."""
+    """Parse a payload of a known event; raises PayloadError naming the first bad field."""
     name = payload.get("event")
-    if name in MESSAGE_EVENTS:
-        return _parse_message_event(str(name), payload)
-    if name in CONVERSATION_EVENTS:
-        return _parse_conversation_event(str(name), payload)
-    if name in WIDGET_EVENTS:
-        return _parse_widget_event(str(name), payload)
+    try:
+        if name in MESSAGE_EVENTS:
+            return _message_event(str(name), payloads.MessageEvent.model_validate(payload))
+        if name in CONVERSATION_EVENTS:
+            wire = payloads.ConversationEvent.model_validate(payload)
+            return _conversation_event(str(name), wire)
+        if name in WIDGET_EVENTS:
+            return _widget_event(str(name), payloads.WidgetEvent.model_validate(payload))
+    except ValidationError as exc:
+        raise _payload_error(exc) from None
     raise ValueError(f"not a known event: {name!r}")
 
 
 def sender_kind(
-    message_type: str, sender: dict[str, Any] | None, content_attributes: dict[str, Any]
+    message_type: str,
+    sender: Mapping[str, Any] | None,
+    content_attributes: Mapping[str, Any],
+    additional_attributes: Mapping[str, Any] | None = None,
 ) -> SenderKind:
-    """Who wrote a message, from the webhook's message type and sender."""
+    """Who wrote a message, from the webhook's message type, sender and attributes."""
+    sender_type = None if sender is None else sender.get("type")
+    return _kind(
+        message_type,
+        sender_type if isinstance(sender_type, str) else None,
+        has_sender=sender is not None,
+        content_attributes=content_attributes,
+        additional_attributes=additional_attributes or {},
+    )
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Chatwoot sends ISO-8601 strings on messages and unix numbers on conversations;
+    None for anything else, or a time outside 2000-2100."""
+    try:
+        return payloads.timestamp(value)
+    except PydanticCustomError:
+        return None
+
+
+# --- from validated shapes to typed data ---------------------------------------------------
+
+
+def _kind(
+    message_type: str,
+    sender_type: str | None,
+    *,
+    has_sender: bool,
+    content_attributes: Mapping[str, Any],
+    additional_attributes: Mapping[str, Any],
+) -> SenderKind:
+    if additional_attributes.get("campaign_id") not in (None, ""):
+        # A website campaign's opening message: sent as the campaign's configured user
+        # though nobody typed it, so never a human taking over, and never the customer
+        # (CONTRACT-NEXT §6.1; Chatwoot's own human_response? excludes it too).
+        return SenderKind.SYSTEM
     if message_type == "incoming":
         return SenderKind.CUSTOMER
     if message_type != "outgoing":
         return SenderKind.SYSTEM  # templates (greeting, CSAT…) and activity messages
-    sender_type = (sender or {}).get("type")
+    if content_attributes.get("automation_rule_id") not in (None, ""):
+        return SenderKind.SYSTEM  # an automation rule's "send message" (§6.3)
     if sender_type in ("agent_bot", "captain_assistant"):
         return SenderKind.BOT
     if sender_type == "user":
         return SenderKind.HUMAN
-    if sender is None and content_attributes.get("external_echo"):
+    if not has_sender and content_attributes.get("external_echo"):
         return SenderKind.HUMAN  # replied from the WhatsApp/Instagram phone app
     return SenderKind.SYSTEM
 
 
-def parse_timestamp(value: Any) -> datetime | None:
-    """Chatwoot sends ISO-8601 strings on messages and unix numbers on conversations."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
-
-
-# --- the three payload families ------------------------------------------------------------
-
-
-def _parse_message_event(name: str, payload: dict[str, Any]) -> Event:
-    message_id = _required_id(payload, "id")
-    conversation_raw = _required_object(payload, "conversation")
-    _required_id(conversation_raw, "id", prefix="conversation.")
-    account = _account(payload)
-    inbox_raw = _object(payload.get("inbox"))
-    conversation = _conversation(conversation_raw, account.id)
-    inbox_id = _int(inbox_raw.get("id")) or conversation.inbox_id
-    inbox = (
-        InboxData(inbox_id, account.id, _str(inbox_raw.get("name")), conversation.channel)
-        if inbox_id
-        else None
+def _message_event(name: str, wire: payloads.MessageEvent) -> Event:
+    account = AccountData(wire.account.id, wire.account.name)
+    conversation = _conversation(wire.conversation, account.id)
+    inbox_id = (wire.inbox.id if wire.inbox else None) or conversation.inbox_id
+    inbox_name = wire.inbox.name if wire.inbox else None
+    inbox = InboxData(inbox_id, account.id, inbox_name, conversation.channel) if inbox_id else None
+    sender = wire.sender
+    kind = _kind(
+        wire.message_type,
+        sender.type if sender else None,
+        has_sender=sender is not None,
+        content_attributes=wire.content_attributes,
+        additional_attributes=wire.additional_attributes,
     )
-
-    message_type = payload.get("message_type")
-    if isinstance(message_type, int) and 0 <= message_type < len(MESSAGE_TYPES):
-        message_type = MESSAGE_TYPES[message_type]
-    if message_type not in MESSAGE_TYPES:
-        raise PayloadError("message_type", f"is {message_type!r}, not one of {MESSAGE_TYPES}")
-    sender = payload.get("sender") if isinstance(payload.get("sender"), dict) else None
-    content_attributes = _object(payload.get("content_attributes"))
-    kind = sender_kind(message_type, sender, content_attributes)
     contact = _contact(sender, account.id) if kind is SenderKind.CUSTOMER else None
-
     status = None
-    if conversation.last_message_status and conversation.last_message_status[0] == message_id:
+    if conversation.last_message_status and conversation.last_message_status[0] == wire.id:
         status = conversation.last_message_status[1]
-    content = payload.get("content")
     message = MessageData(
-        id=message_id,
+        id=wire.id,
         account_id=account.id,
         inbox_id=inbox_id,
-        message_type=message_type,
+        message_type=wire.message_type,
         sender_kind=kind,
-        sender_type=_sender_type(sender, kind),
-        sender_id=_int((sender or {}).get("id")),
-        sender_name=_str((sender or {}).get("name")),
-        private=bool(payload.get("private")),
-        content=content if isinstance(content, str) else None,
-        content_type=_str(payload.get("content_type")),
-        content_attributes=content_attributes,
-        attachments=[a for a in payload.get("attachments") or [] if isinstance(a, dict)],
-        source_id=_str(payload.get("source_id")),
+        # Contact senders have no "type" key in webhooks; name them so the row says who.
+        sender_type=(sender.type or ("contact" if kind is SenderKind.CUSTOMER else None))
+        if sender
+        else None,
+        sender_id=sender.id if sender else None,
+        sender_name=sender.name if sender else None,
+        private=wire.private,
+        content=wire.content,
+        content_type=wire.content_type,
+        content_attributes=wire.content_attributes,
+        attachments=wire.attachments,
+        source_id=wire.source_id,
         status=status,
-        created_at=parse_timestamp(payload.get("created_at")) or datetime.now(UTC),
+        created_at=wire.created_at or datetime.now(UTC),
         contact=contact,
+        additional_attributes=wire.additional_attributes,
     )
     return Event(name, account, inbox, conversation, message, contact or conversation.contact)
 
 
-def _parse_conversation_event(name: str, payload: dict[str, Any]) -> Event:
-    _required_id(payload, "id")
-    account = _account(payload)
-    conversation = _conversation(payload, account.id)
+def _conversation_event(name: str, wire: payloads.ConversationEvent) -> Event:
+    account = AccountData(wire.account.id, wire.account.name)
+    conversation = _conversation(wire, account.id)
     inbox = (
         InboxData(conversation.inbox_id, account.id, None, conversation.channel)
         if conversation.inbox_id
@@ -246,131 +276,102 @@ def _parse_conversation_event(name: str, payload: dict[str, Any]) -> Event:
     return Event(name, account, inbox, conversation, None, conversation.contact)
 
 
-def _parse_widget_event(name: str, payload: dict[str, Any]) -> Event:
-    account = _account(payload)
-    inbox_raw = _required_object(payload, "inbox")
-    inbox_id = _required_id(inbox_raw, "id", prefix="inbox.")
-    current = payload.get("current_conversation")
-    conversation = _conversation(current, account.id) if isinstance(current, dict) else None
-    if conversation is not None and conversation.display_id <= 0:
-        conversation = None
+def _widget_event(name: str, wire: payloads.WidgetEvent) -> Event:
+    account = AccountData(wire.account.id, wire.account.name)
+    current = wire.current_conversation
+    conversation = _conversation(current, account.id) if current else None
     channel = conversation.channel if conversation else "Channel::WebWidget"
-    inbox = InboxData(inbox_id, account.id, _str(inbox_raw.get("name")), channel)
-    contact_raw = payload.get("contact") if isinstance(payload.get("contact"), dict) else None
-    contact = _contact(contact_raw, account.id)
-    return Event(name, account, inbox, conversation, None, contact)
+    inbox = InboxData(wire.inbox.id, account.id, wire.inbox.name, channel)
+    return Event(name, account, inbox, conversation, None, _contact(wire.contact, account.id))
 
 
-# --- pieces ---------------------------------------------------------------------------------
-
-
-def _account(payload: dict[str, Any]) -> AccountData:
-    raw = _required_object(payload, "account")
-    return AccountData(_required_id(raw, "id", prefix="account."), _str(raw.get("name")))
-
-
-def _conversation(raw: dict[str, Any], account_id: int) -> ConversationData:
-    meta = _object(raw.get("meta"))
-    assignee = _object(meta.get("assignee"))
-    team = _object(meta.get("team"))
-    contact_inbox = _object(raw.get("contact_inbox"))
-    contact = _contact(_object(meta.get("sender")) or None, account_id)
-    if contact is None and _int(contact_inbox.get("contact_id")):
-        contact = ContactData(id=_int(contact_inbox.get("contact_id")) or 0, account_id=account_id)
-    messages = raw.get("messages")
+def _conversation(wire: payloads.Conversation, account_id: int) -> ConversationData:
+    meta = wire.meta or payloads.Meta()
+    assignee, team = meta.assignee, meta.team
+    contact_inbox = wire.contact_inbox
+    contact = _contact(meta.sender, account_id)
+    if contact is None and contact_inbox is not None and contact_inbox.contact_id:
+        contact = ContactData(id=contact_inbox.contact_id, account_id=account_id)
     last_status = None
-    if isinstance(messages, list) and messages and isinstance(messages[0], dict):
-        first_id, first_status = _int(messages[0].get("id")), messages[0].get("status")
-        if first_id and first_status in MESSAGE_STATUSES:
-            last_status = (first_id, str(first_status))
-    updated_at = raw.get("updated_at")
-    labels = raw.get("labels")
+    first = wire.messages[0] if wire.messages else None
+    if first is not None and first.id and first.status in MESSAGE_STATUSES:
+        last_status = (first.id, first.status)
     return ConversationData(
         account_id=account_id,
-        display_id=_int(raw.get("id")) or 0,
-        inbox_id=_int(raw.get("inbox_id")) or _int(contact_inbox.get("inbox_id")),
-        channel=_str(raw.get("channel")),
-        status=_str(raw.get("status")),
+        display_id=wire.id,
+        inbox_id=wire.inbox_id or (contact_inbox.inbox_id if contact_inbox else None),
+        channel=wire.channel,
+        status=wire.status,
         contact=contact,
-        contact_source_id=_str(contact_inbox.get("source_id")),
-        assignee_id=_int(assignee.get("id")),
-        assignee_type=_str(meta.get("assignee_type")) or _assignee_type(assignee),
-        assignee_name=_str(assignee.get("name")),
-        team_id=_int(team.get("id")),
-        team_name=_str(team.get("name")),
-        labels=[str(label) for label in labels] if isinstance(labels, list) else [],
-        custom_attributes=_object(raw.get("custom_attributes")),
-        can_reply=raw.get("can_reply") if isinstance(raw.get("can_reply"), bool) else None,
-        waiting_since=_int(raw.get("waiting_since")),
-        updated_at=float(updated_at)
-        if isinstance(updated_at, int | float) and not isinstance(updated_at, bool)
-        else None,
-        created_at=parse_timestamp(raw.get("created_at")),
+        assignee_id=assignee.id if assignee else None,
+        assignee_type=meta.assignee_type or _assignee_type(assignee),
+        assignee_name=assignee.name if assignee else None,
+        team_id=team.id if team else None,
+        team_name=team.name if team else None,
+        labels=wire.labels,
+        custom_attributes=wire.custom_attributes,
+        can_reply=wire.can_reply,
+        waiting_since=wire.waiting_since,
+        updated_at=wire.updated_at,
+        created_at=wire.created_at,
         last_message_status=last_status,
+        contact_source_id=_source_id(wire),
     )
 
 
-def _contact(raw: dict[str, Any] | None, account_id: int) -> ContactData | None:
-    if not raw:
-        return None
-    contact_id = _int(raw.get("id"))
-    if not contact_id:
-        return None
-    return ContactData(
-        id=contact_id,
-        account_id=account_id,
-        name=_str(raw.get("name")),
-        email=_str(raw.get("email")),
-        phone_number=_str(raw.get("phone_number")),
-        identifier=_str(raw.get("identifier")),
-        custom_attributes=_object(raw.get("custom_attributes")),
-        additional_attributes=_object(raw.get("additional_attributes")),
-    )
-
-
-def _sender_type(sender: dict[str, Any] | None, kind: SenderKind) -> str | None:
-    if sender is None:
-        return None
-    # Contact senders have no "type" key in webhooks; name them so the row says who wrote it.
-    return _str(sender.get("type")) or ("contact" if kind is SenderKind.CUSTOMER else None)
-
-
-def _assignee_type(assignee: dict[str, Any]) -> str | None:
-    return {"user": "User", "agent_bot": "AgentBot"}.get(str(assignee.get("type")))
-
-
-def _required_object(payload: dict[str, Any], key: str) -> dict[str, Any]:
-    value = payload.get(key)
-    if value is None:
-        raise PayloadError(key)
-    if not isinstance(value, dict):
-        raise PayloadError(key, "must be an object")
-    return value
-
-
-def _required_id(payload: dict[str, Any], key: str, prefix: str = "") -> int:
-    value = payload.get(key)
-    if value is None:
-        raise PayloadError(prefix + key)
-    number = _int(value)
-    if number is None or number <= 0:
-        raise PayloadError(prefix + key, f"must be a positive integer, got {value!r}")
-    return number
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+def _source_id(wire: payloads.Conversation) -> str | None:
+    """``contact_inbox.source_id``. REST conversations have no ``contact_inbox``, but their
+    last message's push data carries it (CONTRACT.md §1.4), so imports read it too."""
+    if wire.contact_inbox is not None and wire.contact_inbox.source_id:
+        return wire.contact_inbox.source_id
+    for message in wire.messages[:1]:
+        pushed = message.conversation.contact_inbox if message.conversation else None
+        if pushed is not None:
+            return pushed.source_id
     return None
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
+def _contact(wire: payloads.Contact | None, account_id: int) -> ContactData | None:
+    if wire is None or not wire.id:
+        return None
+    return ContactData(
+        id=wire.id,
+        account_id=account_id,
+        name=wire.name,
+        email=wire.email,
+        phone_number=wire.phone_number,
+        identifier=wire.identifier,
+        custom_attributes=wire.custom_attributes,
+        additional_attributes=wire.additional_attributes,
+    )
 
 
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+def _assignee_type(assignee: payloads.Person | None) -> str | None:
+    if assignee is None:
+        return None
+    return {"user": "User", "agent_bot": "AgentBot"}.get(assignee.type or "")
+
+
+_PROBLEMS = {
+    "missing": "is missing",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+    "list_type": "must be a list",
+}
+
+
+def _payload_error(exc: ValidationError) -> PayloadError:
+    """The first problem, named by its dotted path."""
+    first = exc.errors(include_url=False)[0]
+    path = ".".join(str(part) for part in first["loc"]) or "body"
+    kind, value = first["type"], first.get("input")
+    if kind == payloads.INVALID:
+        problem = first["msg"]
+    elif kind in _PROBLEMS:
+        problem = _PROBLEMS[kind]
+        if kind != "missing":
+            problem = "is missing" if value is None else f"{problem}, got {payloads.show(value)}"
+    else:
+        problem = first["msg"]
+    return PayloadError(path, problem)

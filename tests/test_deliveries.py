@@ -169,7 +169,6 @@ def test_a_job_whose_hash_expires_right_after_the_fetch_is_not_pending(
     assert is_pending(queue, "delivery-7") is False
 
 
-@pytest.mark.xfail(reason="issue 10, finding 6: fixed in the next commit", strict=True)
 def test_a_message_is_acted_on_by_its_first_delivery_only(engine: Engine) -> None:
     note = load_event("message_created_private_note_by_agent")
     note["content"] = "/bot off"

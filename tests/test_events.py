@@ -65,7 +65,6 @@ def test_who_sent_it(name: str, kind: SenderKind, private: bool) -> None:
     assert message.private is private
 
 
-@pytest.mark.xfail(reason="issue 10, finding 14: fixed in the next commit", strict=False)
 @pytest.mark.parametrize(
     ("message_type", "sender", "attributes", "kind"),
     [
@@ -89,7 +88,6 @@ def test_sender_kind(
     assert sender_kind(message_type, sender, attributes) is kind
 
 
-@pytest.mark.xfail(reason="issue 10, finding 14: fixed in the next commit", strict=True)
 @pytest.mark.parametrize(
     ("message_type", "sender"),
     [
@@ -107,7 +105,6 @@ def test_a_campaign_message_is_never_a_human_or_the_customer(
     assert kind is SenderKind.SYSTEM
 
 
-@pytest.mark.xfail(reason="issue 10, finding 14: fixed in the next commit", strict=True)
 def test_a_campaign_webhook_parses_as_a_system_message() -> None:
     payload = load_event("message_created_private_note_by_agent")
     payload.update(private=False, additional_attributes={"campaign_id": 4})
@@ -231,7 +228,6 @@ def test_legal_chatwoot_shapes_are_accepted(fixture: str, path: str, value: Any)
     assert event.account.id == 3
 
 
-@pytest.mark.xfail(reason="issue 10, finding 7: fixed in the next commit", strict=False)
 @pytest.mark.parametrize(
     "case",
     [
@@ -288,7 +284,6 @@ def test_unusable_values_are_named_by_their_path(case: tuple[Any, ...]) -> None:
     assert problem in str(info.value)
 
 
-@pytest.mark.xfail(reason="issue 10, finding 7: fixed in the next commit", strict=True)
 def test_stored_objects_nested_too_deep_are_refused() -> None:
     deep: Any = "bottom"
     for _ in range(40):
@@ -299,7 +294,6 @@ def test_stored_objects_nested_too_deep_are_refused() -> None:
     assert "nested deeper than 32 levels" in str(info.value)
 
 
-@pytest.mark.xfail(reason="issue 10, finding 7: fixed in the next commit", strict=True)
 def test_nul_characters_are_stripped_everywhere() -> None:
     payload = load_event("message_created_incoming")
     payload["content"] = "\u0000fits\u0000 two?"
@@ -318,7 +312,6 @@ def test_nul_characters_are_stripped_everywhere() -> None:
     assert conversation.contact.custom_attributes == {"k": "v"}
 
 
-@pytest.mark.xfail(reason="issue 10, finding 7: fixed in the next commit", strict=True)
 def test_a_timestamp_outside_2000_to_2100_is_none() -> None:
     assert parse_timestamp(1e20) is None
     assert parse_timestamp(float("nan")) is None
@@ -345,7 +338,6 @@ def test_a_twilio_whatsapp_contact_has_a_whatsapp_source_id() -> None:
     assert conversation.contact_source_id == "whatsapp:+15551234567"
 
 
-@pytest.mark.xfail(reason="issue 10, finding 11: fixed in the next commit", strict=True)
 def test_without_a_contact_inbox_the_source_id_comes_from_the_last_message() -> None:
     """REST conversations (history import) have no contact_inbox; messages[0] has it."""
     payload = load_event("message_created_incoming")
@@ -358,7 +350,6 @@ def test_without_a_contact_inbox_the_source_id_comes_from_the_last_message() -> 
     assert conversation is not None and conversation.contact_source_id is None
 
 
-@pytest.mark.xfail(reason="issue 10, finding 14: fixed in the next commit", strict=True)
 def test_a_message_s_additional_attributes_are_parsed() -> None:
     payload = load_event("message_created_outgoing_bot")
     params = {"name": "order_update", "language": "en", "processed_params": {"1": "Maya"}}

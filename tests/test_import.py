@@ -210,7 +210,6 @@ def test_the_import_pages_through_everything_and_stores_it_like_webhook_data(
         assert newest[longest.id] == longest.messages[-1].id and newest[made[5].id] is None
 
 
-@pytest.mark.xfail(reason="issue 10, finding 11: fixed in the next commit", strict=True)
 def test_rest_history_parses_exactly_like_the_webhook(standin: ChatwootStandin) -> None:
     """Same typed data from REST as from a webhook body, so the same upserts store it."""
     [conversation] = populate(standin, 1, messages=12)

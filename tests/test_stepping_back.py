@@ -321,7 +321,6 @@ def assert_no_takeover(loop: Loop, message: dict[str, Any]) -> None:
     assert not loop.conversation().bot_muted
 
 
-@pytest.mark.xfail(reason="issue 10, finding 14: fixed in the next commit", strict=True)
 def test_a_website_campaign_message_sent_as_a_user_is_no_takeover(loop: Loop) -> None:
     assert_no_takeover(loop, campaign_message(sender=True))
 
@@ -341,7 +340,6 @@ def rep_note(text: str, message_id: int) -> dict[str, Any]:
     return payload
 
 
-@pytest.mark.xfail(reason="issue 10, finding 6: fixed in the next commit", strict=True)
 def test_a_replayed_bot_on_does_not_undo_a_later_bot_off(loop: Loop) -> None:
     bot_on, bot_off = rep_note("/bot on", 918_400), rep_note("/bot off", 918_401)
     loop.deliver(bot_on)

@@ -55,7 +55,6 @@ def test_each_fixture_is_stored_once_even_when_delivered_twice(engine: Engine, n
     assert after_first["Conversation"] == (0 if name == "webwidget_triggered" else 1)
 
 
-@pytest.mark.xfail(reason="issue 10, finding 6: fixed in the next commit", strict=True)
 def test_the_same_body_under_a_new_delivery_id_is_a_duplicate(engine: Engine) -> None:
     payload = load_event("message_created_incoming")
     first = deliver(engine, payload, key="a")

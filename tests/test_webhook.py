@@ -254,7 +254,6 @@ def with_value(name: str, path: str, value: Any) -> str:
     return json.dumps(payload)
 
 
-@pytest.mark.xfail(reason="issue 10, finding 7: fixed in the next commit", strict=True)
 def test_deeply_nested_json_is_a_400_and_stores_nothing(
     client: Any, engine: Engine, redis_conn: Redis
 ) -> None:
@@ -292,7 +291,6 @@ ODD_VALUES = {
 }
 
 
-@pytest.mark.xfail(reason="issue 10, finding 7: fixed in the next commit", strict=False)
 @pytest.mark.parametrize("case", ODD_VALUES)
 def test_odd_values_get_a_422_naming_the_field_and_store_nothing(
     client: Any, engine: Engine, redis_conn: Redis, case: str
@@ -306,7 +304,6 @@ def test_odd_values_get_a_422_naming_the_field_and_store_nothing(
     assert queued(redis_conn) == []
 
 
-@pytest.mark.xfail(reason="issue 10, finding 7: fixed in the next commit", strict=True)
 def test_nul_characters_are_stripped_from_every_stored_string(client: Any, engine: Engine) -> None:
     payload = load_event("message_created_incoming")
     payload["content"] = "Does the Trail\u0000 Tent fit two?\u0000"
@@ -335,7 +332,6 @@ def test_nul_characters_are_stripped_from_every_stored_string(client: Any, engin
     assert conversation.labels == ["tents"]
 
 
-@pytest.mark.xfail(reason="issue 10, finding 6: fixed in the next commit", strict=True)
 def test_a_signed_body_replayed_under_a_new_delivery_id_is_a_duplicate(
     signed_client: Any, engine: Engine, redis_conn: Redis
 ) -> None:

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rq import Queue
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from bot.autonomy import inbox_autonomy
 from bot.config import ConfigStore
 from bot.models import Conversation, Delivery, Message
 from bot.settings import Autonomy
-from chatwoot.events import SenderKind, parse_event
+from chatwoot.events import MessageData, SenderKind, parse_event
 from workers import commands, outbox
 from workers.dispatch import delivery_job_id, enqueue_delivery, is_pending
 from workers.gate import may_answer
@@ -96,7 +96,12 @@ def route(
 
     Decisions use the conversation as stored (the newest state seen), not the payload's
     copy, which may be older than events applied before it. Events from accounts Wingman
-    doesn't serve (``serves``) are kept but ask nothing.
+    doesn't serve (``serves``) are kept but ask nothing. A message sets off actions once:
+    the first delivery that routes it claims it, and any other delivery of the same message
+    (a replay under a new delivery id, a second message_created) does nothing, so a
+    replayed old ``/bot on`` can't undo a later ``/bot off``. The echo of Wingman's own
+    message is the exception: each of its deliveries may carry news (``external_error``),
+    and settling it twice changes nothing.
     """
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.processed_at is not None:
@@ -116,8 +121,9 @@ def route(
             Conversation.display_id == payload_conversation.display_id,
         )
     ).first()
-    if conversation is None or conversation.id is None:
-        return []
+    stored = session.get(Message, message.id)
+    if conversation is None or conversation.id is None or stored is None:
+        return []  # deleted since it was stored (a forgotten contact's)
     if message.sender_kind is SenderKind.BOT:
         key = message.content_attributes.get(outbox.MARKER)
         if not isinstance(key, str):
@@ -129,6 +135,30 @@ def route(
     # within the quiet period and is read from the database when the draft is written.
     if delivery.event != "message_created":
         return []
+    actions = _actions(session, message, conversation, stored, config=config)
+    if actions:
+        holder = _claim(session, message.id, delivery_id)
+        if holder is not None:
+            log.warning(
+                "delivery %s repeats message %s, already acted on by delivery %s: "
+                "ignored (a replay?)",
+                delivery_id,
+                message.id,
+                holder,
+            )
+            return []
+    return actions
+
+
+def _actions(
+    session: Session,
+    message: MessageData,
+    conversation: Conversation,
+    stored: Message,
+    *,
+    config: ConfigStore,
+) -> list[Action]:
+    assert conversation.id is not None
     if message.sender_kind is SenderKind.CUSTOMER and not message.private:
         _warn_unknown_channel(conversation)
         autonomy = inbox_autonomy(session, conversation.inbox_id or 0, config)
@@ -140,8 +170,7 @@ def route(
             autonomy=autonomy,
             muted=conversation.bot_muted,
         )
-        stored = session.get(Message, message.id)
-        if verdict.answer and stored is not None:
+        if verdict.answer:
             return [Touch(conversation.id, stored.received_at.timestamp())]
         if conversation.status == "pending" and autonomy is Autonomy.OFF:
             # With the bot attached but off, a new conversation would stay pending, hidden
@@ -188,6 +217,23 @@ def _not_served(account_id: int) -> None:
         "CHATWOOT_ACCOUNT_IDS (add it there, or detach the bot from that account's inboxes)",
         account_id,
     )
+
+
+def _claim(session: Session, message_id: int, delivery_id: int) -> int | None:
+    """Make ``delivery_id`` the delivery that acts on the message, in the routing
+    transaction, before anything is done; returns the other delivery if one holds it.
+
+    On PostgreSQL a concurrent claim waits for the row lock, then re-reads the row and
+    finds it taken; SQLite's BEGIN IMMEDIATE serialises the two.
+    """
+    session.execute(
+        update(Message)
+        .where(col(Message.id) == message_id, col(Message.handled_by_delivery_id).is_(None))
+        .values(handled_by_delivery_id=delivery_id)
+    )
+    query = select(Message.handled_by_delivery_id).where(Message.id == message_id)
+    holder = session.exec(query).one()
+    return None if holder == delivery_id else holder
 
 
 def process_delivery(session: Session, delivery_id: int, *, now: datetime) -> bool:
