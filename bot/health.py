@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from bot.db import schema_is_current
 from bot.models import Inbox
 from bot.services import Services
+from workers import deliveries
 from workers.windows import channel_name
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ def readyz() -> ResponseReturnValue:
         "checks": checks,
         "missing_settings": missing,
         "unknown_channels": [] if down else _unknown_channels(services),
+        # Kept for an operator, who settles them with `flask --app bot deliveries`; the
+        # rest of the service is unaffected, so they don't make it unready.
+        "parked_deliveries": None if down else _parked(services),
     }
     if down:
         body["error"] = "not ready: " + ", ".join(f"{name} {checks[name]}" for name in down)
@@ -60,6 +64,14 @@ def _unknown_channels(services: Services) -> list[dict[str, object]]:
         for inbox in inboxes
         if not channel_name(inbox.channel)[1]
     ]
+
+
+def _parked(services: Services) -> int | None:
+    try:
+        with Session(services.engine) as session:
+            return deliveries.parked_count(session)
+    except SQLAlchemyError:
+        return None
 
 
 def _database(services: Services) -> str:

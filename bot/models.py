@@ -54,6 +54,13 @@ class Delivery(SQLModel, table=True):
     conversation_display_id: int | None = Field(default=None, sa_type=BigInteger)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
     processed_at: datetime | None = _ts()
+    # Processing runs started; a run that fails or dies leaves its count. Past the limit
+    # the delivery is parked: kept, with its reason, and run again only by an operator.
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_error: str | None = Field(default=None, max_length=500)
+    parked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True)
+    )
 
 
 class Account(SQLModel, table=True):

@@ -100,6 +100,8 @@ class Settings:
     web_workers: int = 2
     webhook_max_skew_seconds: float = 300.0
     delivery_requeue_after_seconds: float = 60.0
+    # Processing runs a delivery gets before it is parked for an operator.
+    delivery_max_attempts: int = 3
     delivery_sweep_interval_seconds: float = 60.0
     delivery_retention_days: int = 30
     delivery_prune_interval_seconds: float = 3600.0
@@ -196,6 +198,7 @@ class Settings:
             delivery_requeue_after_seconds=_get(
                 env, "DELIVERY_REQUEUE_AFTER_SECONDS", _positive_float, 60.0
             ),
+            delivery_max_attempts=_get(env, "DELIVERY_MAX_ATTEMPTS", _int_in(1, 100), 3),
             delivery_sweep_interval_seconds=_get(
                 env, "DELIVERY_SWEEP_INTERVAL_SECONDS", _positive_float, 60.0
             ),

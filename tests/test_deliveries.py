@@ -179,9 +179,9 @@ def test_a_message_is_acted_on_by_its_first_delivery_only(engine: Engine) -> Non
     assert first != second
     config = ConfigStore("absent.toml", Autonomy.DRAFT, required=False)
     with session_scope(engine) as session:
-        actions = deliveries.route(session, first, config=config)
+        actions = deliveries.route(session, first, config=config, now=NOW)
     assert actions is not None and len(actions) == 1
     with session_scope(engine) as session:  # the same delivery again (RQ may run it twice)
-        assert deliveries.route(session, first, config=config) == actions
+        assert deliveries.route(session, first, config=config, now=NOW) == actions
     with session_scope(engine) as session:
-        assert deliveries.route(session, second, config=config) == []
+        assert deliveries.route(session, second, config=config, now=NOW) == []

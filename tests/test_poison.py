@@ -15,8 +15,6 @@ from tests.loop_harness import DEBOUNCE, T0, Loop
 from workers import approvals, commands, jobs
 from workers.llm import Reply
 
-pytestmark = pytest.mark.xfail(reason="issue 10, finding 5: fixed in the next commit", strict=True)
-
 HUGE_REFS = ["D3000000000", "D" + "9" * 30, "D" + "9" * 5000]
 
 
@@ -195,3 +193,16 @@ def test_retry_refuses_a_delivery_that_is_not_parked(loop: Loop, make_app: Any) 
     result = make_app().test_cli_runner().invoke(args=["deliveries", "retry", str(first.id)])
     assert result.exit_code != 0
     assert "not parked" in result.output
+
+
+def test_a_recorded_error_shows_no_password(loop: Loop, monkeypatch: pytest.MonkeyPatch) -> None:
+    pending_draft(loop)
+
+    def leaky(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("can't reach postgresql://wingman:hunter2-secret@db:5432/wingman")
+
+    monkeypatch.setattr(approvals, "handle", leaky)
+    loop.rep_types("/skip")
+    loop.run()
+    error = the_command_delivery(loop).last_error or ""
+    assert "postgresql://wingman:***@db" in error and "hunter2" not in error

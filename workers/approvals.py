@@ -54,7 +54,7 @@ def handle(
         elif command.name == "redo":
             # Without a draft id, /redo asks for a fresh draft whether or not one is pending.
             _, refusal = _target(session, conversation_id, command)
-            if command.draft_id is not None and refusal is not None:
+            if command.draft_ref is not None and refusal is not None:
                 _note(session, conversation_id, message_id, refusal, deps)
             else:
                 redo(conversation_id, command.text)
@@ -139,18 +139,20 @@ def _target(
 ) -> tuple[Draft | None, str | None]:
     """The draft a command means, or why it can't act on it."""
     current = drafts.pending_draft(session, conversation_id, lock=True)
-    if command.draft_id is None:
+    if command.draft_ref is None:
         if current is None:
             return None, notes.refusal("There is no draft waiting.", current=None)
         return current, None
-    named = session.exec(
-        select(Draft)
-        .where(Draft.id == command.draft_id, Draft.conversation_id == conversation_id)
-        .with_for_update()
-    ).first()
+    named = None
+    if command.draft_id is not None:  # else the number is out of any draft's range
+        named = session.exec(
+            select(Draft)
+            .where(Draft.id == command.draft_id, Draft.conversation_id == conversation_id)
+            .with_for_update()
+        ).first()
     current_id = current.id if current else None
     if named is None:
-        return None, notes.refusal(f"D{command.draft_id} is not a draft here.", current=current_id)
+        return None, notes.refusal(f"{command.draft_ref} is not a draft here.", current=current_id)
     if named.state != "pending":
         reason = _WHY_NOT.get(named.state, "D{id} can't be used.").format(id=named.id)
         return None, notes.refusal(reason, current=current_id)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rq import Queue
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from bot.autonomy import inbox_autonomy
@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 RESCUE_BATCH = 500
 PRUNE_BATCH = 1000
+MAX_ATTEMPTS = 3
+# Where an operator settles a parked delivery; every parking log line names it.
+PARKED_HELP = "see: flask --app bot deliveries parked | retry ID | drop ID"
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,16 @@ def route(
     delivery_id: int,
     *,
     config: ConfigStore,
+    now: datetime,
     serves: Callable[[int], bool] = lambda _account: True,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> list[Action] | None:
-    """What a stored delivery asks Wingman to do; None if it was already processed.
+    """What a stored delivery asks Wingman to do; None if it was already processed or is
+    parked.
+
+    Each run counts an attempt, committed with the routing before any action runs, so a
+    worker that dies mid-way leaves its count behind; a delivery that already had
+    ``max_attempts`` runs is parked instead of run again (see ``record_failure``).
 
     Decisions use the conversation as stored (the newest state seen), not the payload's
     copy, which may be older than events applied before it. Events from accounts Wingman
@@ -104,8 +114,15 @@ def route(
     and settling it twice changes nothing.
     """
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.processed_at is not None:
+    if delivery is None or delivery.processed_at is not None or delivery.parked_at is not None:
         return None
+    if delivery.attempts >= max_attempts:
+        reason = f"processing stopped {delivery.attempts} times without finishing"
+        if delivery.last_error:
+            reason += f"; last error: {delivery.last_error}"
+        _park(delivery, reason=reason, now=now)
+        return None
+    delivery.attempts += 1
     if delivery.event not in ("message_created", "message_updated"):
         return []
     event = parse_event(json.loads(delivery.body))
@@ -253,14 +270,134 @@ def process_delivery(session: Session, delivery_id: int, *, now: datetime) -> bo
     return True
 
 
+def record_failure(
+    session: Session,
+    delivery_id: int,
+    error: str,
+    *,
+    now: datetime,
+    counted: bool,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> bool:
+    """Remember why processing failed; park the delivery once it has failed
+    ``max_attempts`` times. Returns True if it is now parked.
+
+    ``counted`` says whether ``route`` committed this run's attempt; a failure before that
+    (the routing itself failed) counts here.
+    """
+    delivery = session.exec(
+        select(Delivery).where(Delivery.id == delivery_id).with_for_update()
+    ).first()
+    if delivery is None or delivery.processed_at is not None or delivery.parked_at is not None:
+        return False
+    if not counted:
+        delivery.attempts += 1
+    delivery.last_error = error[:500]
+    if delivery.attempts < max_attempts:
+        log.warning(
+            "delivery %s failed (attempt %d of %d): %s; the delivery sweeper retries it",
+            delivery_id,
+            delivery.attempts,
+            max_attempts,
+            delivery.last_error,
+        )
+        return False
+    _park(delivery, reason=delivery.last_error, now=now)
+    return True
+
+
+def _park(delivery: Delivery, *, reason: str, now: datetime) -> None:
+    delivery.parked_at = now
+    delivery.last_error = reason[:500]
+    log.error(
+        "delivery %s (%s) parked after %d attempts: %s; it is kept and won't run again "
+        "until an operator retries it (%s)",
+        delivery.id,
+        delivery.event,
+        delivery.attempts,
+        delivery.last_error,
+        PARKED_HELP,
+    )
+
+
+def parked(session: Session) -> list[Delivery]:
+    """Deliveries parked and not dropped, oldest first."""
+    query = (
+        select(Delivery)
+        .where(col(Delivery.parked_at).is_not(None), col(Delivery.processed_at).is_(None))
+        .order_by(col(Delivery.id))
+    )
+    return list(session.exec(query).all())
+
+
+def parked_count(session: Session) -> int:
+    query = select(func.count()).where(
+        col(Delivery.parked_at).is_not(None), col(Delivery.processed_at).is_(None)
+    )
+    return int(session.exec(query).one())
+
+
+class NotParked(Exception):
+    """An operator named a delivery that isn't parked; the message says what it is."""
+
+
+def _parked_one(session: Session, delivery_id: int) -> Delivery:
+    delivery = session.exec(
+        select(Delivery).where(Delivery.id == delivery_id).with_for_update()
+    ).first()
+    if delivery is None:
+        raise NotParked(f"no delivery {delivery_id} (never stored, or pruned)")
+    if delivery.processed_at is not None:
+        raise NotParked(f"delivery {delivery_id} is not parked: it was processed or dropped")
+    if delivery.parked_at is None:
+        raise NotParked(
+            f"delivery {delivery_id} is not parked: it has had {delivery.attempts} of its "
+            "attempts and the delivery sweeper still retries it"
+        )
+    return delivery
+
+
+def unpark(session: Session, delivery_id: int) -> Delivery:
+    """Give a parked delivery a fresh set of attempts; the caller enqueues it."""
+    delivery = _parked_one(session, delivery_id)
+    log.warning(
+        "delivery %s unparked for a retry by an operator (it had failed %d times: %s)",
+        delivery_id,
+        delivery.attempts,
+        delivery.last_error,
+    )
+    delivery.parked_at = None
+    delivery.attempts = 0
+    return delivery
+
+
+def drop(session: Session, delivery_id: int, *, now: datetime) -> Delivery:
+    """Settle a parked delivery without running it: it counts as processed, keeps its
+    reason, and is pruned with the rest."""
+    delivery = _parked_one(session, delivery_id)
+    delivery.processed_at = now
+    log.warning(
+        "delivery %s dropped by an operator without being processed (it had failed %d times: %s)",
+        delivery_id,
+        delivery.attempts,
+        delivery.last_error,
+    )
+    return delivery
+
+
 def requeue_stale_deliveries(
     session: Session, queue: Queue, *, now: datetime, older_than: timedelta
 ) -> list[int]:
-    """Re-enqueue deliveries stored but never processed, e.g. because Redis was down."""
+    """Re-enqueue deliveries stored but never processed, e.g. because Redis was down, or
+    whose processing failed; never a parked one."""
     cutoff = now - older_than
     query = (
         select(Delivery.id)
-        .where(col(Delivery.processed_at).is_(None), Delivery.received_at < cutoff)
+        .where(
+            col(Delivery.processed_at).is_(None),
+            col(Delivery.parked_at).is_(None),
+            Delivery.received_at < cutoff,
+        )
         .order_by(col(Delivery.id))
         .limit(RESCUE_BATCH)
     )

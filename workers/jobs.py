@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from bot.db import session_scope
+from bot.logs import Masker
 from workers import approvals, deliveries, drafts, notify, outbox, replies, runtime, sweeper
 from workers.deliveries import HandOff, HumanReplied, OwnEcho, RunCommand, Touch
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
@@ -28,37 +29,65 @@ def process_delivery(delivery_id: int) -> bool:
     """Act on a stored delivery, then mark it processed.
 
     The actions run before the mark, so a crash in between only repeats them, and each is
-    idempotent: a touch records the same time again, a command's effects are keyed.
+    idempotent: a touch records the same time again, a command's effects are keyed. A
+    failure is recorded on the delivery and raised for RQ's failed registry; the delivery
+    sweeper retries it until it has failed DELIVERY_MAX_ATTEMPTS times, and then it is
+    parked for an operator rather than retried forever.
     """
     rt = services()
-    with session_scope(rt.engine) as session:
-        actions = deliveries.route(
-            session, delivery_id, config=rt.config, serves=rt.settings.serves
+    max_attempts = rt.settings.delivery_max_attempts
+    routed = False
+    try:
+        with session_scope(rt.engine) as session:
+            actions = deliveries.route(
+                session,
+                delivery_id,
+                config=rt.config,
+                now=rt.now(),
+                serves=rt.settings.serves,
+                max_attempts=max_attempts,
+            )
+        routed = True
+        if actions is None:
+            return False
+        for action in actions:
+            _act(action)
+        with session_scope(rt.engine) as session:
+            return deliveries.process_delivery(session, delivery_id, now=rt.now())
+    except Exception as exc:
+        error = f"{exc.__class__.__name__}: {exc}"
+        with session_scope(rt.engine) as session:
+            deliveries.record_failure(
+                session,
+                delivery_id,
+                Masker(rt.settings.secrets())(error),
+                now=rt.now(),
+                counted=routed,
+                max_attempts=max_attempts,
+            )
+        raise
+
+
+def _act(action: deliveries.Action) -> None:
+    if isinstance(action, Touch):
+        runtime.reply_timer().touch(action.conversation_id, action.at)
+    elif isinstance(action, RunCommand):
+        approvals.handle(
+            action.conversation_id,
+            action.command,
+            message_id=action.message_id,
+            user_id=action.user_id,
+            deps=runtime.reply_deps(),
+            redo=partial(enqueue_redo, message_id=action.message_id),
         )
-    if actions is None:
-        return False
-    for action in actions:
-        if isinstance(action, Touch):
-            runtime.reply_timer().touch(action.conversation_id, action.at)
-        elif isinstance(action, RunCommand):
-            approvals.handle(
-                action.conversation_id,
-                action.command,
-                message_id=action.message_id,
-                user_id=action.user_id,
-                deps=runtime.reply_deps(),
-                redo=partial(enqueue_redo, message_id=action.message_id),
-            )
-        elif isinstance(action, HumanReplied):
-            replies.human_replied(action, runtime.reply_deps())
-        elif isinstance(action, HandOff):
-            replies.hand_over(
-                action.conversation_id, runtime.reply_deps(), reason=action.reason, key=action.key
-            )
-        elif isinstance(action, OwnEcho):
-            replies.own_echo(action, runtime.reply_deps())
-    with session_scope(rt.engine) as session:
-        return deliveries.process_delivery(session, delivery_id, now=rt.now())
+    elif isinstance(action, HumanReplied):
+        replies.human_replied(action, runtime.reply_deps())
+    elif isinstance(action, HandOff):
+        replies.hand_over(
+            action.conversation_id, runtime.reply_deps(), reason=action.reason, key=action.key
+        )
+    elif isinstance(action, OwnEcho):
+        replies.own_echo(action, runtime.reply_deps())
 
 
 def reply(conversation_id: int, timer: str | None = None) -> None:
