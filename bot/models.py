@@ -8,7 +8,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -40,6 +49,10 @@ class Delivery(SQLModel, table=True):
     """One webhook delivery exactly as received, written before it is acknowledged."""
 
     __tablename__ = "deliveries"
+    # The worker finds a conversation's deliveries not yet applied, in id order.
+    __table_args__ = (
+        Index("ix_deliveries_conversation", "account_id", "conversation_display_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # X-Chatwoot-Delivery, reused by Chatwoot on retries; "sha256:<body hash>" when absent.
@@ -53,6 +66,10 @@ class Delivery(SQLModel, table=True):
     account_id: int | None = Field(default=None, sa_type=BigInteger)
     conversation_display_id: int | None = Field(default=None, sa_type=BigInteger)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
+    # When the worker upserted what it says (account, inbox, contact, conversation,
+    # message). The webhook only stores; the worker applies a conversation's deliveries in
+    # id order before acting on any of them.
+    applied_at: datetime | None = _ts()
     processed_at: datetime | None = _ts()
     # Processing runs started; a run that fails or dies leaves its count. Past the limit
     # the delivery is parked: kept, with its reason, and run again only by an operator.

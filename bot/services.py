@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from bot.config import ConfigStore
 from bot.db import make_engine
 from bot.settings import Settings
-from workers.queue import connect, make_queue
+from workers.queue import REPLY_QUEUE_NAME, connect, make_queue
 
 
 def utcnow() -> datetime:
@@ -28,6 +28,10 @@ class Services:
     queue: Queue
     config: ConfigStore
     now: Callable[[], datetime] = field(default=utcnow)
+    reply_queue: Queue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reply_queue = make_queue(self.redis, REPLY_QUEUE_NAME)
 
     @classmethod
     def build(

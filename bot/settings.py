@@ -98,6 +98,10 @@ class Settings:
     port: int = 8000
     bind_host: str = "0.0.0.0"
     web_workers: int = 2
+    # Worker processes: routing runs every delivery; replies wait on Claude, on a queue of
+    # their own so that a burst of replies never holds up routing.
+    routing_workers: int = 2
+    reply_workers: int = 4
     webhook_max_skew_seconds: float = 300.0
     delivery_requeue_after_seconds: float = 60.0
     # Processing runs a delivery gets before it is parked for an operator.
@@ -126,6 +130,9 @@ class Settings:
         """
         env = {k: v.strip() for k, v in environ.items() if v is not None and v.strip() != ""}
         port = _get(env, "PORT", _int_in(1, 65535), 8000)
+        # Each web and routing process is busy on the CPU while it works; two at least, so
+        # one slow request never stops the rest.
+        cores = max(os.cpu_count() or 1, 2)
         debounce = _get(env, "REPLY_DEBOUNCE_SECONDS", _positive_float, 30.0)
         max_wait = _get(env, "REPLY_MAX_WAIT_SECONDS", _positive_float, 120.0)
         if max_wait < debounce:
@@ -193,7 +200,9 @@ class Settings:
             wingman_config_explicit="WINGMAN_CONFIG" in env,
             port=port,
             bind_host=env.get("WINGMAN_BIND", "0.0.0.0"),
-            web_workers=_get(env, "WEB_WORKERS", _int_in(1, 64), 2),
+            web_workers=_get(env, "WEB_WORKERS", _int_in(1, 64), cores),
+            routing_workers=_get(env, "ROUTING_WORKERS", _int_in(1, 64), min(cores, 4)),
+            reply_workers=_get(env, "REPLY_WORKERS", _int_in(1, 64), 4),
             webhook_max_skew_seconds=_get(env, "WEBHOOK_MAX_SKEW_SECONDS", _positive_float, 300.0),
             delivery_requeue_after_seconds=_get(
                 env, "DELIVERY_REQUEUE_AFTER_SECONDS", _positive_float, 60.0

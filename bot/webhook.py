@@ -17,10 +17,9 @@ from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db import session_scope
 from bot.errors import error
 from bot.services import Services
-from bot.store import record_delivery
+from bot.store import store_delivery
 from chatwoot.events import KNOWN_EVENTS, Event, PayloadError, parse_event
 from chatwoot.payloads import BodyError, load_body
 from chatwoot.signature import SignatureError, verify
@@ -77,9 +76,9 @@ def receive() -> ResponseReturnValue:
     header = request.headers.get("X-Chatwoot-Delivery", "").replace("\x00", "")
     delivery_key = header or ("sha256:" + hashlib.sha256(raw).hexdigest())
     try:
-        with session_scope(services.engine) as session:
-            stored = record_delivery(
-                session,
+        with services.engine.begin() as connection:
+            stored = store_delivery(
+                connection,
                 key=delivery_key[:100],
                 event_name=name,
                 body=text,

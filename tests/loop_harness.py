@@ -33,7 +33,7 @@ from tests.conftest import engine_url, load_event
 from workers import runtime
 from workers.debounce import ReplyTimer
 from workers.llm import FakeComposer
-from workers.queue import make_queue
+from workers.queue import make_queue, make_queues
 from workers.replies import ReplyDeps
 from workers.worker import WingmanSimpleWorker
 
@@ -61,12 +61,13 @@ class Loop:
         self.client, self.queue, self.engine, self.fake = client, queue, engine, fake
         self.clock = clock
         self.composer = FakeComposer()
-        self.scheduler = RQScheduler(
-            [queue.name], connection=queue.connection, serializer=JSONSerializer
-        )
-        self.scheduler.prepare_registries([queue.name])
+        # One worker for both queues (routing first), as if one of each kind ran.
+        queues = make_queues(queue.connection)
+        names = [q.name for q in queues]
+        self.scheduler = RQScheduler(names, connection=queue.connection, serializer=JSONSerializer)
+        self.scheduler.prepare_registries(names)
         self.worker = WingmanSimpleWorker(
-            [queue], connection=queue.connection, serializer=JSONSerializer
+            queues, connection=queue.connection, serializer=JSONSerializer
         )
         self._ids = iter(range(930_000, 940_000))
         self.config_file = Path("wingman.toml")
@@ -200,6 +201,8 @@ def loop(
         )
         monkeypatch.setattr(runtime, "reply_timer", lambda: timer)
         monkeypatch.setattr(runtime, "reply_deps", lambda: deps)
+        # The jobs' own clock (routing, the delivery sweeper) is the loop's too.
+        monkeypatch.setattr(runtime.services(), "now", loop.clock.dt)
         yield loop
     monkeypatch.undo()
     runtime.reset()

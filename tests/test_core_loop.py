@@ -12,6 +12,7 @@ from bot.models import Draft, OutboxItem
 from tests.loop_harness import DEBOUNCE, MAX_WAIT, T0, Loop
 from workers import runtime
 from workers.llm import Prompt, Reply
+from workers.queue import make_queues
 from workers.worker import WingmanSimpleWorker
 
 
@@ -149,7 +150,9 @@ def test_a_message_during_generation_gets_exactly_one_follow_up(loop: Loop) -> N
                 later.append(loop.customer_says("Oh, and is it freestanding?", at=T0 + 35))
                 # Its delivery is processed meanwhile, by another worker.
                 WingmanSimpleWorker(
-                    [loop.queue], connection=loop.queue.connection, serializer=JSONSerializer
+                    make_queues(loop.queue.connection),
+                    connection=loop.queue.connection,
+                    serializer=JSONSerializer,
                 ).work(burst=True)
             return loop.composer.compose(prompt)
 

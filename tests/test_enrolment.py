@@ -122,11 +122,14 @@ def test_stale_and_repeated_label_events_count_once(loop: Loop) -> None:
     sold = labelled(["sold"], 1781780000.0, deal_value="458.00")
     loop.deliver(sold)
     loop.deliver(sold)  # repeated
+    loop.run()
     assert stats() == (1, 1)
     loop.deliver(labelled([], 1781779000.0))  # stale: older than the sale
+    loop.run()
     assert stats() == (1, 1)
     assert loop.conversation().custom_attributes == {"deal_value": "458.00"}
     loop.deliver(labelled([], 1781790000.0))  # newer: the label was removed
+    loop.run()
     assert stats() == (0, 0)
 
 

@@ -63,7 +63,8 @@ def break_commands(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def sweep(loop: Loop) -> None:
-    """The delivery sweeper's periodic run, then whatever it re-enqueued."""
+    """A minute on, the delivery sweeper's periodic run, then whatever it re-enqueued."""
+    loop.clock.t += 61  # past DELIVERY_REQUEUE_AFTER_SECONDS
     loop.queue.enqueue("workers.jobs.requeue_stale_deliveries")
     loop.run()
 

@@ -212,23 +212,44 @@ def sweep(loop: Loop) -> int:
 def test_after_redis_is_flushed_the_sweeper_still_produces_exactly_one_draft(
     loop: Loop, redis_conn: Any
 ) -> None:
+    from workers import jobs
+
     loop.composer.add(Reply(bubbles=["Yes, it fits two!"]))
     loop.customer_says("Does it fit two?", at=T0)
-    redis_conn.flushdb()  # between the webhook and the worker: the delivery's job is gone
+    loop.run(at=T0)  # routed: the timer is set
+    redis_conn.flushdb()  # and lost
     loop.run(at=T0 + MAX_WAIT / 2)
     assert sweep(loop) == 0  # not overdue yet
     loop.clock.t = T0 + MAX_WAIT + 1
     assert sweep(loop) == 1
     assert sweep(loop) == 0  # its timer is pending now: no second rescue
     loop.run()
-    from workers import jobs
-
-    jobs.requeue_stale_deliveries()  # the lost delivery job comes back too…
+    assert jobs.requeue_stale_deliveries() == 0  # the delivery was processed
     loop.run(at=T0 + MAX_WAIT + 200)
-    assert len(loop.composer.prompts) == 1  # …and still only one Claude call
+    assert len(loop.composer.prompts) == 1
     [draft] = loop.drafts()
     assert draft.state == "pending"
     assert sweep(loop) == 0  # answered by a live draft now
+
+
+def test_a_lost_delivery_job_comes_back_and_is_answered_once(loop: Loop, redis_conn: Any) -> None:
+    """Redis flushed between the webhook and the worker: the message is only in the stored
+    delivery, which the delivery sweeper brings back."""
+    from workers import jobs
+
+    loop.composer.add(Reply(bubbles=["Yes, it fits two!"]))
+    loop.customer_says("Does it fit two?", at=T0)
+    redis_conn.flushdb()
+    loop.clock.t = T0 + MAX_WAIT + 1
+    assert sweep(loop) == 0  # nothing stored to sweep yet: the delivery is unprocessed
+    assert jobs.requeue_stale_deliveries() == 1
+    loop.run()
+    loop.run(at=T0 + MAX_WAIT + 200)
+    assert jobs.requeue_stale_deliveries() == 0
+    assert sweep(loop) == 0
+    assert len(loop.composer.prompts) == 1
+    [draft] = loop.drafts()
+    assert draft.state == "pending"
 
 
 @pytest.mark.parametrize(
@@ -244,6 +265,7 @@ def test_after_redis_is_flushed_the_sweeper_still_produces_exactly_one_draft(
 def test_what_the_sweeper_rescues(loop: Loop, redis_conn: Any, setup: str, rescued: int) -> None:
     loop.composer.add(Reply(bubbles=["Yes!"]))
     loop.customer_says("Does it fit two?", at=T0)
+    loop.run(at=T0)  # routed; the flush below loses the timer
     if setup == "skipped":
         loop.run(at=T0 + DEBOUNCE + 1)
         loop.rep_types("/skip")
@@ -268,6 +290,7 @@ def test_a_message_left_unanswered_past_the_sweepers_reach_goes_to_the_team(
     reply, but never left without an answer or a human."""
     loop.configure('[inboxes.12]\non_duty_agent = { id = 30, name = "Lena Vogt" }\n')
     loop.customer_says("Does it fit two?", at=T0)
+    loop.run(at=T0)
     redis_conn.flushdb()  # the timer is lost, and nothing runs for over an hour
     loop.clock.t = T0 + 3601
     assert sweep(loop) == 1
@@ -358,3 +381,24 @@ def test_a_replayed_bot_on_does_not_undo_a_later_bot_off(loop: Loop) -> None:
     loop.run()
     conversation = loop.conversation()
     assert conversation.bot_muted and conversation.bot_muted_reason == "rep_command"
+
+
+def test_a_delivery_job_lost_past_the_sweepers_reach_goes_to_the_team(
+    loop: Loop, redis_conn: Any
+) -> None:
+    """The same outage, with the delivery's own job lost: when the delivery sweeper brings
+    it back an hour on, routing hands the conversation over instead of drafting."""
+    from workers import jobs
+
+    loop.configure('[inboxes.12]\non_duty_agent = { id = 30, name = "Lena Vogt" }\n')
+    loop.customer_says("Does it fit two?", at=T0)
+    redis_conn.flushdb()
+    loop.clock.t = T0 + 3601
+    assert jobs.requeue_stale_deliveries() == 1
+    loop.run()
+    assert loop.composer.prompts == []
+    assert loop.handoff_reasons() == ["overdue"]
+    assert loop.fake.statuses == ["open"]
+    note = loop.fake.notes()[-1]
+    assert "could not answer within 60 minutes" in note and "Does it fit two?" in note
+    assert sweep(loop) == 0

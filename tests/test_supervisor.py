@@ -75,6 +75,9 @@ def start(workdir: Path, logs: str = "supervisor", **overrides: str) -> Run:
         WINGMAN_VAR_DIR=str(workdir / "var"),
         DATABASE_URL=f"sqlite:///{workdir / 'wingman.db'}",
         PYTHONPATH=str(ROOT),
+        # One of each kind: enough to see every process start and stop, and quick to start.
+        ROUTING_WORKERS="1",
+        REPLY_WORKERS="1",
     )
     env.update(overrides)
     stdout, stderr = workdir / f"{logs}.out", workdir / f"{logs}.err"
@@ -171,7 +174,9 @@ def test_a_signal_to_the_group_stops_every_process_cleanly(
         # the worker's right after starting its scheduler (and logs "Listening" before).
         deadline = time.monotonic() + STOP_TIMEOUT
         while time.monotonic() < deadline and not (
-            "Scheduler for wingman started" in run.output() and "clock: requeue" in run.output()
+            "Scheduler for wingman started" in run.output()
+            and "Scheduler for wingman-replies started" in run.output()
+            and "clock: requeue" in run.output()
         ):
             time.sleep(0.1)
         time.sleep(0.5)
@@ -184,7 +189,8 @@ def test_a_signal_to_the_group_stops_every_process_cleanly(
         cleanup(run)
     err = run.stderr.read_text()
     assert f"{signum.name} received; stopping" in err
-    assert "worker exited with code 0" in err
+    assert "routing worker 1 exited with code 0" in err
+    assert "reply worker 1 exited with code 0" in err
     assert "redis exited with code 0" in err
     assert "Error" not in err and "Traceback" not in err, err
     assert "CHATWOOT_URL is not set" in err
@@ -208,7 +214,8 @@ def test_sigterm_to_the_supervisor_alone_stops_every_process(workdir: Path) -> N
     assert "SIGTERM received; stopping" in output
     for name in ("web", "worker", "clock", "redis"):
         # A child still importing has no handler yet, and SIGTERM's default ends it too.
-        assert re.search(rf"{name} (exited with code 0|was killed by SIGTERM)", output), output
+        pattern = rf"{name}( \d)? (exited with code 0|was killed by SIGTERM)"
+        assert re.search(pattern, output), output
     assert "s3cret" not in output
     assert "CHATWOOT_WEBHOOK_SECRET is not set" not in output
 
@@ -226,6 +233,36 @@ def test_a_child_that_dies_stops_the_rest_and_is_named(workdir: Path) -> None:
     finally:
         cleanup(run)
     assert f"clock (pid {clock}) was killed by SIGKILL" in run.stderr.read_text()
+
+
+def test_a_worker_that_dies_is_restarted_and_the_service_goes_on(workdir: Path) -> None:
+    run = start(workdir, ROUTING_WORKERS="2", REPLY_WORKERS="1")
+    try:
+        wait_until_serving(run)
+        assert "started routing worker 2" in run.output()
+        assert "started reply worker 1" in run.output()
+        worker = child_pid(run, "routing worker 1")
+
+        os.kill(worker, signal.SIGKILL)
+
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline and "restarted it as pid" not in run.output():
+            time.sleep(0.1)
+        assert run.process.poll() is None, run.output()
+        answer = get(f"http://127.0.0.1:{run.port}/readyz")
+        assert answer is not None and answer[0] == 200, answer
+        match = re.search(
+            rf"routing worker 1 \(pid {worker}\) was killed by SIGKILL \(exit code -9\); "
+            r"restarted it as pid (\d+)",
+            run.output(),
+        )
+        assert match, run.output()
+        assert not gone(int(match.group(1)))
+        os.killpg(run.pgid, signal.SIGTERM)
+        assert run.process.wait(timeout=STOP_TIMEOUT) == 0, run.output()
+        assert survivors(run.pgid) == []
+    finally:
+        cleanup(run)
 
 
 def test_a_second_supervisor_is_refused_and_a_killed_one_leaves_nothing_in_the_way(
@@ -336,3 +373,20 @@ def test_watch_returns_0_once_a_stop_is_requested() -> None:
     supervisor = Supervisor()
     supervisor.request_stop(signal.SIGTERM, None)
     assert supervisor.watch() == 0
+
+
+def test_a_worker_that_keeps_dying_is_not_restarted_for_ever() -> None:
+    from workers.supervisor import MAX_RESTARTS
+
+    supervisor = Supervisor()
+    supervisor.env = dict(os.environ)
+    dies = [sys.executable, "-c", "raise SystemExit(3)"]
+    child = Child("reply worker 1", subprocess.Popen(dies), restart=dies)
+    for _ in range(MAX_RESTARTS):
+        assert child.process.wait() == 3
+        assert supervisor.restarted(child, 3)
+    child.process.wait()
+    assert not supervisor.restarted(child, 3)  # the supervisor stops the service instead
+    web = Child("web", subprocess.Popen(dies))
+    web.process.wait()
+    assert not supervisor.restarted(web, 3)  # only workers are restarted

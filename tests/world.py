@@ -38,7 +38,7 @@ from bot.settings import Settings
 from standins.chatwoot import ChatwootStandin, serve
 from standins.chatwoot_webhooks import Delivery
 from tests.conftest import engine_url
-from workers import runtime
+from workers import jobs, runtime
 from workers.debounce import ReplyTimer
 from workers.llm import FakeComposer
 from workers.queue import make_queue
@@ -301,7 +301,8 @@ def build_world(
     app.config["TESTING"] = True
     services: Services = app.extensions["wingman"]
     queue: Queue = make_queue(redis_conn)
-    services.queue = queue
+    # One queue for routing and replies: the world runs jobs in its own order anyway.
+    services.queue = services.reply_queue = queue
     composer = FakeComposer()
     notices: list[dict[str, Any]] = []
     pauses: list[float] = []
@@ -328,6 +329,8 @@ def build_world(
         job_timeout=runtime.REPLY_JOB_TIMEOUT,
     )
     monkeypatch.setattr(runtime, "services", lambda: services)
+    # workers.jobs imported the function itself: its jobs must see the world's clock too.
+    monkeypatch.setattr(jobs, "services", lambda: services)
     monkeypatch.setattr(runtime, "reply_deps", lambda: deps)
     monkeypatch.setattr(runtime, "reply_timer", lambda: timer)
     world = World(

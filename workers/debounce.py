@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -79,6 +79,8 @@ class Decision:
     reason: Reason
     recheck_at: float | None = None
     without_transcription: bool = False
+    # When the reply became due, for a run: how late the timer fired is measured from it.
+    due_at: float | None = field(default=None, compare=False)
 
 
 def decide(
@@ -106,7 +108,7 @@ def decide(
     if busy:
         return Decision(False, "busy", recheck_at=now + debounce)
     reason: Reason = "quiet" if now >= quiet_at else "max_wait"
-    return Decision(True, reason, without_transcription=awaiting_transcription)
+    return Decision(True, reason, without_transcription=awaiting_transcription, due_at=due_at)
 
 
 class ReplyTimer:

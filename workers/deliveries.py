@@ -19,6 +19,7 @@ from bot.autonomy import inbox_autonomy
 from bot.config import ConfigStore
 from bot.models import Conversation, Delivery, Message
 from bot.settings import Autonomy
+from bot.store import apply_pending
 from chatwoot.events import MessageData, SenderKind, parse_event
 from workers import commands, outbox
 from workers.dispatch import delivery_job_id, enqueue_delivery, is_pending
@@ -59,6 +60,8 @@ class HandOff:
     conversation_id: int
     reason: str
     key: str
+    # The note's reason for the team; None hands over silently (autonomy off).
+    why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,9 +99,14 @@ def route(
     now: datetime,
     serves: Callable[[int], bool] = lambda _account: True,
     max_attempts: int = MAX_ATTEMPTS,
+    max_age: timedelta | None = None,
 ) -> list[Action] | None:
     """What a stored delivery asks Wingman to do; None if it was already processed or is
     parked.
+
+    A customer message processed more than ``max_age`` after it arrived (its job was lost
+    in an outage and the delivery sweeper brought it back) is too late for a bot reply: it
+    goes to the team, as the reply sweeper does with one left unanswered that long.
 
     Each run counts an attempt, committed with the routing before any action runs, so a
     worker that dies mid-way leaves its count behind; a delivery that already had
@@ -113,7 +121,14 @@ def route(
     message is the exception: each of its deliveries may carry news (``external_error``),
     and settling it twice changes nothing.
     """
-    delivery = session.get(Delivery, delivery_id)
+    # Locked: a second run of the same job, or a job applying this delivery as an earlier
+    # one of its conversation (store.apply_pending), waits and then reads what it did.
+    delivery = session.exec(
+        select(Delivery)
+        .where(Delivery.id == delivery_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if delivery is None or delivery.processed_at is not None or delivery.parked_at is not None:
         return None
     if delivery.attempts >= max_attempts:
@@ -123,6 +138,7 @@ def route(
         _park(delivery, reason=reason, now=now)
         return None
     delivery.attempts += 1
+    apply_pending(session, delivery, now=now)
     if delivery.event not in ("message_created", "message_updated"):
         return []
     event = parse_event(json.loads(delivery.body))
@@ -153,6 +169,18 @@ def route(
     if delivery.event != "message_created":
         return []
     actions = _actions(session, message, conversation, stored, config=config)
+    if max_age is not None and any(isinstance(a, Touch) for a in actions):
+        arrived = stored.received_at
+        if now - arrived > max_age:
+            minutes = int(max_age.total_seconds() // 60)
+            actions = [
+                HandOff(
+                    conversation.id,
+                    "overdue",
+                    key=f"overdue:{conversation.id}:{int(arrived.timestamp())}",
+                    why=f"Wingman could not answer within {minutes} minutes",
+                )
+            ]
     if actions:
         holder = _claim(session, message.id, delivery_id)
         if holder is not None:

@@ -31,9 +31,16 @@ def enqueue_delivery(queue: Queue, delivery_id: int) -> bool:
     sweeper re-enqueues every delivery left unprocessed.
     """
     try:
+        # In one pipeline: RQ alone makes several round trips, and this runs on the
+        # webhook's path.
+        pipeline = queue.connection.pipeline()
         queue.enqueue(
-            "workers.jobs.process_delivery", delivery_id, job_id=delivery_job_id(delivery_id)
+            "workers.jobs.process_delivery",
+            delivery_id,
+            job_id=delivery_job_id(delivery_id),
+            pipeline=pipeline,
         )
+        pipeline.execute()
     except (RedisError, OSError) as exc:
         log.warning(
             "delivery %s stored but not enqueued (%s: %s); the delivery sweeper will retry it",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import partial
+from time import perf_counter
 from typing import Any
 
 from bot.db import session_scope
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # How soon a /redo that found a generation running tries again.
 REDO_RETRY_SECONDS = 5
+# A reply timer firing later than this after it was due is worth a warning.
+LATE_WARNING_SECONDS = 5.0
 # Older unsent outbox items than this are picked up by the periodic sweep.
 OUTBOX_STUCK_SECONDS = 60
 
@@ -46,6 +49,7 @@ def process_delivery(delivery_id: int) -> bool:
                 now=rt.now(),
                 serves=rt.settings.serves,
                 max_attempts=max_attempts,
+                max_age=timedelta(seconds=rt.settings.reply_sweep_max_age_seconds),
             )
         routed = True
         if actions is None:
@@ -84,7 +88,11 @@ def _act(action: deliveries.Action) -> None:
         replies.human_replied(action, runtime.reply_deps())
     elif isinstance(action, HandOff):
         replies.hand_over(
-            action.conversation_id, runtime.reply_deps(), reason=action.reason, key=action.key
+            action.conversation_id,
+            runtime.reply_deps(),
+            reason=action.reason,
+            key=action.key,
+            why=action.why,
         )
     elif isinstance(action, OwnEcho):
         replies.own_echo(action, runtime.reply_deps())
@@ -93,14 +101,33 @@ def _act(action: deliveries.Action) -> None:
 def reply(conversation_id: int, timer: str | None = None) -> None:
     """The debounce timer fired: draft a reply once the customer has gone quiet."""
     reply_timer = runtime.reply_timer()
-    if not reply_timer.fire(conversation_id, timer=timer).run_now:
+    decision = reply_timer.fire(conversation_id, timer=timer)
+    if not decision.run_now:
         return
+    started, late = perf_counter(), reply_timer.clock() - (decision.due_at or 0.0)
     covered_up_to = None
+    timing = replies.Timing()
     with reply_timer.lock(conversation_id, ttl=LOCK_SECONDS) as held:
         if not held:
             return  # the holder reads the database after us and covers our messages
         snapshot = reply_timer.snapshot(conversation_id)
-        covered_up_to = replies.draft_reply(conversation_id, runtime.reply_deps())
+        covered_up_to = replies.draft_reply(conversation_id, runtime.reply_deps(), timing=timing)
+    if covered_up_to is not None:
+        took = perf_counter() - started
+        # One line per reply: how late the timer fired, and what was Claude's and what ours.
+        log.log(
+            logging.WARNING if late > LATE_WARNING_SECONDS else logging.INFO,
+            "conversation %s: reply started %d ms after it was due%s; written and posted in "
+            "%d ms (Claude %d ms, Wingman %d ms)",
+            conversation_id,
+            late * 1000,
+            " (are the reply workers all busy? see REPLY_WORKERS)"
+            if late > LATE_WARNING_SECONDS
+            else "",
+            took * 1000,
+            timing.claude_seconds * 1000,
+            (took - timing.claude_seconds) * 1000,
+        )
     if covered_up_to is None and snapshot is not None:
         covered_up_to = snapshot[1]  # nothing to answer (e.g. handed off): forget the wait
     if covered_up_to is not None:
@@ -108,7 +135,7 @@ def reply(conversation_id: int, timer: str | None = None) -> None:
 
 
 def enqueue_redo(conversation_id: int, hint: str, *, message_id: int) -> None:
-    services().queue.enqueue(
+    services().reply_queue.enqueue(
         "workers.jobs.redo", conversation_id, hint, message_id, job_timeout=REPLY_JOB_TIMEOUT
     )
 
@@ -118,7 +145,7 @@ def redo(conversation_id: int, hint: str, message_id: int) -> None:
     rt = services()
     with runtime.reply_timer().lock(conversation_id, ttl=LOCK_SECONDS) as held:
         if not held:
-            rt.queue.enqueue_at(
+            rt.reply_queue.enqueue_at(
                 rt.now() + timedelta(seconds=REDO_RETRY_SECONDS),
                 "workers.jobs.redo",
                 conversation_id,

@@ -11,6 +11,9 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 QUEUE_NAME = "wingman"
+# Reply jobs wait on Claude for seconds; on a queue of their own, with workers of their own,
+# they never hold up routing, commands or posting.
+REPLY_QUEUE_NAME = "wingman-replies"
 
 
 def connect(url: str) -> Redis:
@@ -20,3 +23,9 @@ def connect(url: str) -> Redis:
 
 def make_queue(connection: Redis, name: str = QUEUE_NAME) -> Queue:
     return Queue(name, connection=connection, serializer=JSONSerializer)
+
+
+def make_queues(connection: Redis) -> list[Queue]:
+    """Every queue Wingman uses, routing first: a worker for all of them (tests, the
+    simulation) takes routing work before reply work."""
+    return [make_queue(connection), make_queue(connection, REPLY_QUEUE_NAME)]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from time import sleep
+from time import perf_counter, sleep
 from typing import Any, cast
 
 from sqlalchemy import func
@@ -92,12 +92,26 @@ class _Work:
     price_ceiling: Decimal | None = None
 
 
-def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = None) -> float | None:
+@dataclass
+class Timing:
+    """Where a reply's time went: Claude's share, measured around the call."""
+
+    claude_seconds: float = 0.0
+
+
+def draft_reply(
+    conversation_id: int,
+    deps: ReplyDeps,
+    *,
+    hint: str | None = None,
+    timing: Timing | None = None,
+) -> float | None:
     """Write and post a draft for the conversation's waiting customer messages.
 
     Returns the time (unix seconds) of the newest customer message the draft covers, for
     the debounce timer to settle, or None when there was nothing to answer.
     """
+    timing = timing or Timing()
     with session_scope(deps.engine) as session:  # commits a first arm assignment
         work = _gather(session, conversation_id, deps, hint=hint)
     if work is None:
@@ -120,15 +134,18 @@ def draft_reply(conversation_id: int, deps: ReplyDeps, *, hint: str | None = Non
         outcome = _fail(conversation_id, work, deps, over_cap, category="spend_cap")
         _notify_spend_cap_once(deps, over_cap)
     else:
+        asked = perf_counter()
         try:
             reply = deps.composer.compose(work.prompt)
         except ComposerError as exc:
+            timing.claude_seconds += perf_counter() - asked
             log.warning("conversation %s: Claude didn't answer: %s", work.display_id, exc)
             reason = f"Claude didn't answer ({exc})"
             outcome = _fail(
                 conversation_id, work, deps, reason, category="claude_failed", usage=exc.usage
             )
         else:
+            timing.claude_seconds += perf_counter() - asked
             outcome = _store_draft(conversation_id, work, reply, deps, hint=hint)
     if outcome is not None:
         deps.notify(outcome)  # after the commit: a notice never reports a rolled-back draft

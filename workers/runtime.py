@@ -32,7 +32,7 @@ def reply_timer() -> ReplyTimer:
     rt = services()
     return ReplyTimer(
         rt.redis,
-        rt.queue,
+        rt.reply_queue,
         job="workers.jobs.reply",
         debounce=rt.settings.reply_debounce_seconds,
         max_wait=rt.settings.reply_max_wait_seconds,

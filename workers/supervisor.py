@@ -5,7 +5,8 @@ at the terminal reaches all of them at once and nothing outlives the terminal. (
 embedded Redis ignores that SIGINT so that it outlives its clients; it is stopped last,
 see workers/embedded_redis.py.) A signal sent to the supervisor alone is forwarded. If
 any child dies on its own, the rest are stopped and the supervisor exits non-zero,
-naming the child.
+naming the child; a worker that dies is restarted instead (its job is rescued by the
+sweepers), unless it keeps dying.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -36,6 +37,9 @@ GRACE_SECONDS = 10.0
 # Shorter than GRACE_SECONDS, so gunicorn ends its own workers before we would.
 WEB_GRACEFUL_TIMEOUT = 5
 POLL_SECONDS = 0.2
+# A worker restarted this many times within RESTART_WINDOW_SECONDS is broken, not unlucky.
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 60.0
 
 
 @dataclass
@@ -44,6 +48,9 @@ class Child:
     process: subprocess.Popen[bytes]
     # Where to look when this child dies, if not in the terminal.
     log_file: Path | None = None
+    # Started again if it dies (workers); anything else dying stops the service.
+    restart: list[str] | None = None
+    restarts: list[float] = field(default_factory=list)
 
 
 class Supervisor:
@@ -54,6 +61,7 @@ class Supervisor:
         # Stopped in the reverse of this order, so Redis outlives its clients.
         self.tiers: list[list[Child]] = []
         self.stop_signal: signal.Signals | None = None
+        self.env: dict[str, str] = {}
 
     def request_stop(self, signum: int, _frame: FrameType | None) -> None:
         if self.stop_signal is None:
@@ -62,7 +70,7 @@ class Supervisor:
     def run(self, settings: Settings) -> int:
         Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
         # Passing the environment on to the children, not reading settings from it.
-        env = dict(os.environ)
+        env = self.env = dict(os.environ)
 
         if settings.embedded_redis:
             socket = settings.embedded_redis_socket
@@ -92,7 +100,8 @@ class Supervisor:
         self.tiers.append(apps)  # before spawning, so a failed spawn still stops the others
         for name, args in app_commands(settings):
             process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL)
-            apps.append(Child(name, process))
+            restart = args if "worker" in name else None
+            apps.append(Child(name, process, restart=restart))
             log.info("started %s (pid %d)", name, process.pid)
         announce(settings)
         return self.watch()
@@ -106,6 +115,8 @@ class Supervisor:
                 # after reaping it, so if the exit came from that Ctrl-C our handler has
                 # already set stop_signal here.
                 if code is not None and self.stop_signal is None:
+                    if self.restarted(child, code):
+                        continue
                     where = f"; see {child.log_file}" if child.log_file else ""
                     log.error(
                         "%s (pid %d) %s; stopping the others%s",
@@ -118,6 +129,24 @@ class Supervisor:
             time.sleep(POLL_SECONDS)
         log.info("%s received; stopping", self.stop_signal.name)
         return 0
+
+    def restarted(self, child: Child, code: int) -> bool:
+        """Start a dead worker again, unless it died MAX_RESTARTS times within the window."""
+        now = time.monotonic()
+        child.restarts = [t for t in child.restarts if now - t < RESTART_WINDOW_SECONDS]
+        if child.restart is None or len(child.restarts) >= MAX_RESTARTS:
+            return False
+        child.restarts.append(now)
+        old = child.process.pid
+        child.process = subprocess.Popen(child.restart, env=self.env, stdin=subprocess.DEVNULL)
+        log.error(
+            "%s (pid %d) %s; restarted it as pid %d (the sweepers rescue its unfinished job)",
+            child.name,
+            old,
+            describe_exit(code),
+            child.process.pid,
+        )
+        return True
 
     def children(self) -> list[Child]:
         return [child for tier in self.tiers for child in tier]
@@ -165,9 +194,17 @@ def migrate_database(url: str) -> None:
 
 def app_commands(settings: Settings) -> list[tuple[str, list[str]]]:
     python = sys.executable
+    worker = [python, "-m", "workers.worker"]
     return [
         ("web", [python, "-m", "gunicorn", *gunicorn_args(settings)]),
-        ("worker", [python, "-m", "workers.worker"]),
+        *[
+            (f"routing worker {n}", [*worker, "routing"])
+            for n in range(1, settings.routing_workers + 1)
+        ],
+        *[
+            (f"reply worker {n}", [*worker, "replies"])
+            for n in range(1, settings.reply_workers + 1)
+        ],
         ("clock", [python, "-m", "workers.clock"]),
     ]
 
