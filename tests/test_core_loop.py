@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 
+import pytest
 from rq.serializers import JSONSerializer
 from sqlmodel import Session, select
 
@@ -54,6 +57,25 @@ def test_the_quiet_period_runs_on_wingmans_clock_whatever_chatwoots_says(loop: L
     assert loop.composer.prompts == []
     loop.run(at=T0 + DEBOUNCE + 1)
     assert len(loop.composer.prompts) == 1
+
+
+def test_each_reply_logs_how_late_its_timer_fired_and_where_its_time_went(
+    loop: Loop, caplog: pytest.LogCaptureFixture
+) -> None:
+    loop.composer.add(reply("Hi!"))
+    loop.customer_says("Hello?", at=T0)
+    with caplog.at_level(logging.INFO, logger="workers.jobs"):
+        loop.run(at=T0 + DEBOUNCE + 2)
+    [line] = [r.getMessage() for r in caplog.records if "reply started" in r.getMessage()]
+    found = re.search(
+        r"reply started (\d+) ms after it was due \(queued at -?\d+ ms\); written and posted "
+        r"in (\d+) ms \(Claude (\d+) ms, Wingman (\d+) ms\)",
+        line,
+    )
+    assert found, line
+    late, took, claude, ours = map(int, found.groups())
+    assert late == 2000  # the loop's clock stood still while the job ran
+    assert took >= claude and abs(took - claude - ours) <= 1
 
 
 def test_max_wait_stops_endless_postponement(loop: Loop) -> None:
@@ -212,3 +234,15 @@ def test_a_returning_customer_brings_their_earlier_conversation_as_context(loop:
     assert "Customer: Does the Trail Tent 2P fit two?" in first_turn.text
     assert "Us: Yes, it fits two!" in first_turn.text
     assert loop.composer.prompts[1].history[-1].text == "Hi again, do you have the 3P in stock?"
+
+
+def test_warming_up_reads_the_reply_path_and_writes_nothing(loop: Loop) -> None:
+    with Session(loop.engine) as session:
+        before = [len(session.exec(select(table)).all()) for table in (Draft, OutboxItem)]
+    runtime.warm_up()
+    with Session(loop.engine) as session:
+        assert [len(session.exec(select(table)).all()) for table in (Draft, OutboxItem)] == before
+    loop.composer.add(reply("Hi!"))
+    loop.customer_says("Hello?", at=T0)
+    loop.run(at=T0 + DEBOUNCE + 1)
+    assert len(loop.drafts()) == 1  # and the reply path still works after it

@@ -6,11 +6,13 @@ the real RQ scheduler, while the timer itself judges quietness by the fake clock
 
 from __future__ import annotations
 
-import math
 import random
+import signal
 import threading
+import time
 from contextlib import ExitStack
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -22,7 +24,7 @@ from rq.serializers import JSONSerializer
 
 from workers.debounce import Decision, Reason, ReplyTimer, decide
 from workers.queue import make_queue
-from workers.worker import WingmanSimpleWorker
+from workers.worker import QuickRQScheduler, WingmanSimpleWorker
 
 EPOCH = 1_000_000.0
 DEBOUNCE = 0.5
@@ -172,7 +174,7 @@ def test_a_burst_schedules_one_timer(timer: ReplyTimer, queue: Queue, redis_conn
     assert not timer.touch(CONVERSATION, EPOCH + 0.2)
 
     [(when, job)] = scheduled(queue)
-    assert when == math.ceil(EPOCH + DEBOUNCE)
+    assert when == pytest.approx(EPOCH + DEBOUNCE)
     assert job.args == [CONVERSATION]
     assert job.kwargs["timer"].encode() == timer_token(redis_conn)
     assert timer.snapshot(CONVERSATION) == (EPOCH, EPOCH + 0.2)
@@ -195,7 +197,7 @@ def test_an_early_fire_reschedules_itself_and_a_quiet_one_runs(
     assert early.recheck_at == pytest.approx(EPOCH + 0.7)
     assert early.recheck_at is not None
     [(when, job)] = scheduled(queue)
-    assert when == math.ceil(early.recheck_at)
+    assert when == pytest.approx(early.recheck_at)
     assert timer_token(redis_conn) == token == job.kwargs["timer"].encode()
 
     clock.now = early.recheck_at
@@ -272,7 +274,7 @@ def test_settle_restarts_a_lost_timer(timer: ReplyTimer, queue: Queue, redis_con
 
     assert timer.settle(CONVERSATION, covered_up_to=EPOCH)
     [(when, _)] = scheduled(queue)
-    assert when == math.ceil(EPOCH + 0.3 + DEBOUNCE)
+    assert when == pytest.approx(EPOCH + 0.3 + DEBOUNCE)
     assert timer.snapshot(CONVERSATION) == (EPOCH + 0.3, EPOCH + 0.3)
 
 
@@ -360,18 +362,13 @@ def test_touch_after_a_flush_schedules_again(
     assert len(scheduled(queue)) == 1
 
 
-class BrokenQueue:
-    def enqueue_at(self, *args: Any, **kwargs: Any) -> None:
-        raise RedisConnectionError("gone")
-
-
 @pytest.mark.redis
 def test_a_failed_enqueue_gives_the_timer_back(
     timer: ReplyTimer, queue: Queue, redis_conn: Redis
 ) -> None:
-    broken = ReplyTimer(
-        redis_conn, cast(Queue, BrokenQueue()), job=JOB, debounce=DEBOUNCE, max_wait=MAX_WAIT
-    )
+    # The queue's Redis is gone; the timer's claim lives in the one that answers.
+    gone = make_queue(Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5))
+    broken = ReplyTimer(redis_conn, gone, job=JOB, debounce=DEBOUNCE, max_wait=MAX_WAIT)
     with pytest.raises(RedisConnectionError):
         broken.touch(CONVERSATION, EPOCH)
     assert timer_token(redis_conn) is None
@@ -449,3 +446,54 @@ def test_a_burst_gives_one_run_through_a_real_worker(redis_conn: Redis, queue: Q
     assert redis_conn.llen(RUNS_KEY) == 2
     assert scheduled(queue) == []
     assert redis_conn.keys("wingman:reply:*") == []
+
+
+@pytest.mark.redis
+def test_the_workers_scheduler_is_ours(redis_conn: Redis, queue: Queue) -> None:
+    queue.enqueue_at(datetime.fromtimestamp(1, tz=UTC), "workers.jobs.reply", 0)
+    worker = WingmanSimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer)
+    worker.work(burst=True, with_scheduler=True)
+    assert isinstance(worker.scheduler, QuickRQScheduler)
+    assert scheduled(queue) == []
+    assert queue.count + len(queue.finished_job_registry) + len(queue.failed_job_registry) == 1
+
+
+@pytest.mark.redis
+def test_the_scheduler_moves_a_reply_timer_within_a_fifth_of_a_second_of_its_time(
+    redis_conn: Redis, queue: Queue
+) -> None:
+    # RQ keeps whole seconds and polls once a second: a timer due at x.3 s would move at
+    # the next whole second or later, 0.7 s late at least. Ours keeps the exact time.
+    debounce = 0.6
+    timer = ReplyTimer(redis_conn, queue, job=JOB, debounce=debounce, max_wait=5)
+    now = time.time()
+    time.sleep((0.7 - now % 1) % 1)  # so the timer is due 0.3 s past a whole second
+    touched = time.time()
+    assert timer.touch(CONVERSATION, touched)
+    due = touched + debounce
+    [(score, _job)] = scheduled(queue)
+    assert score == pytest.approx(due, abs=1e-6)  # not RQ's whole second
+    scheduler = QuickRQScheduler([queue], connection=redis_conn, serializer=JSONSerializer)
+    scheduler.acquire_locks()
+    assert scheduler.acquired_locks
+    moved: list[float] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 5
+        while not moved and time.monotonic() < deadline:
+            if queue.count:
+                moved.append(time.time())
+            time.sleep(0.01)
+        scheduler.request_stop()
+
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        scheduler.work()
+    finally:
+        watcher.join()
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+    assert moved, "the due timer was never moved onto the queue"
+    assert 0 <= moved[0] - due < 0.35

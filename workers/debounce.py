@@ -31,6 +31,7 @@ from typing import Literal
 
 from redis import Redis
 from rq import Queue
+from rq.registry import ScheduledJobRegistry
 
 Reason = Literal["waiting", "quiet", "max_wait", "busy", "idle", "stale"]
 
@@ -238,13 +239,23 @@ class ReplyTimer:
         )
 
     def _enqueue(self, conversation_id: int, token: str, when: float) -> None:
-        # ScheduledJobRegistry keeps whole seconds (it drops the fraction), so a fractional
-        # time would be moved up to a second early and the job would only re-schedule itself.
-        at = datetime.fromtimestamp(math.ceil(when), tz=UTC)
+        # ScheduledJobRegistry keeps whole seconds (it drops the fraction): the score is
+        # set again to the exact time, in the same transaction. Wingman's scheduler moves
+        # the job at that time; RQ's own, which compares whole seconds, at the next whole
+        # second, never early (an early job would only re-schedule itself).
+        at = datetime.fromtimestamp(math.floor(when), tz=UTC)
         try:
-            self.queue.enqueue_at(
-                at, self.job, conversation_id, timer=token, job_timeout=self.job_timeout
-            )
+            with self.queue.connection.pipeline() as pipe:
+                job = self.queue.enqueue_at(
+                    at,
+                    self.job,
+                    conversation_id,
+                    timer=token,
+                    job_timeout=self.job_timeout,
+                    pipeline=pipe,
+                )
+                pipe.zadd(ScheduledJobRegistry(queue=self.queue).key, {job.id: when})
+                pipe.execute()
         except Exception:
             # Give the claim back so the next touch schedules instead of waiting for expiry.
             self._release(keys=[self.key(conversation_id, "timer")], args=[token])

@@ -12,6 +12,8 @@ from functools import partial
 from time import perf_counter
 from typing import Any
 
+from rq import get_current_job
+
 from bot.db import session_scope
 from bot.logs import Masker
 from workers import approvals, deliveries, drafts, notify, outbox, replies, runtime, sweeper
@@ -104,7 +106,12 @@ def reply(conversation_id: int, timer: str | None = None) -> None:
     decision = reply_timer.fire(conversation_id, timer=timer)
     if not decision.run_now:
         return
-    started, late = perf_counter(), reply_timer.clock() - (decision.due_at or 0.0)
+    started, due_at = perf_counter(), decision.due_at or 0.0
+    late = reply_timer.clock() - due_at
+    job = get_current_job()
+    # When the scheduler put the job on the queue: the rest of the lateness is the wait
+    # for a free reply worker.
+    queued = job.enqueued_at.timestamp() - due_at if job and job.enqueued_at else late
     covered_up_to = None
     timing = replies.Timing()
     with reply_timer.lock(conversation_id, ttl=LOCK_SECONDS) as held:
@@ -117,10 +124,11 @@ def reply(conversation_id: int, timer: str | None = None) -> None:
         # One line per reply: how late the timer fired, and what was Claude's and what ours.
         log.log(
             logging.WARNING if late > LATE_WARNING_SECONDS else logging.INFO,
-            "conversation %s: reply started %d ms after it was due%s; written and posted in "
-            "%d ms (Claude %d ms, Wingman %d ms)",
+            "conversation %s: reply started %d ms after it was due (queued at %d ms)%s; "
+            "written and posted in %d ms (Claude %d ms, Wingman %d ms)",
             conversation_id,
             late * 1000,
+            queued * 1000,
             " (are the reply workers all busy? see REPLY_WORKERS)"
             if late > LATE_WARNING_SECONDS
             else "",
