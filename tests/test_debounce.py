@@ -448,14 +448,18 @@ def test_a_burst_gives_one_run_through_a_real_worker(redis_conn: Redis, queue: Q
     assert redis_conn.keys("wingman:reply:*") == []
 
 
+def nothing() -> None:
+    """A job that touches nothing outside the test."""
+
+
 @pytest.mark.redis
 def test_the_workers_scheduler_is_ours(redis_conn: Redis, queue: Queue) -> None:
-    queue.enqueue_at(datetime.fromtimestamp(1, tz=UTC), "workers.jobs.reply", 0)
+    queue.enqueue_at(datetime.fromtimestamp(1, tz=UTC), "tests.test_debounce.nothing")
     worker = WingmanSimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer)
     worker.work(burst=True, with_scheduler=True)
     assert isinstance(worker.scheduler, QuickRQScheduler)
     assert scheduled(queue) == []
-    assert queue.count + len(queue.finished_job_registry) + len(queue.failed_job_registry) == 1
+    assert len(queue.finished_job_registry) == 1
 
 
 @pytest.mark.redis

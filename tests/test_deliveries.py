@@ -47,10 +47,9 @@ def worker_env(engine: Engine, redis_url: str, monkeypatch: pytest.MonkeyPatch) 
     """Point the worker's own Settings.load() at the test database and Redis."""
     monkeypatch.setenv("DATABASE_URL", engine_url(engine))
     monkeypatch.setenv("REDIS_URL", redis_url)
-    runtime.services.cache_clear()
+    runtime.reset()
     yield
-    runtime.services().close()
-    runtime.services.cache_clear()
+    runtime.reset()
 
 
 def run_worker(queue: Queue) -> None:
