@@ -1,8 +1,15 @@
-"""Run every benchmark: ``python -m bench``."""
+"""Run every benchmark: ``python -m bench``.
 
-from bench import export, job_import, webhook
+The throughput benchmarks (ingest, backlog, pipeline) start Wingman as `make run` does,
+on SQLite and, when one answers, on PostgreSQL; the others time one piece in-process.
+"""
+
+from bench import backlog, export, ingest, job_import, pipeline, webhook
 
 if __name__ == "__main__":
+    ingest.main()
+    backlog.main()
+    pipeline.main()
     webhook.main()
     job_import.main()
     export.main()
