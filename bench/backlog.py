@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,15 +140,7 @@ def measure(workdir: Path, database_url: str, label: str) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="wm-backlog-", dir="/tmp") as tmp:
-        workdir = Path(tmp)
-        measure(workdir, f"sqlite:///{workdir}/bench.db", "SQLite (embedded default)")
-        url, why = service.postgres_url()
-        if url is None:
-            print(f"backlog, PostgreSQL: skipped ({why})")
-            return
-        service.fresh_postgres(url)
-        measure(workdir, url, "PostgreSQL")
+    service.on_each_database("backlog", measure)
 
 
 if __name__ == "__main__":

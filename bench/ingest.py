@@ -10,7 +10,6 @@ the database, and nothing may have answered 5xx.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from sqlalchemy import func
@@ -64,15 +63,7 @@ def measure(workdir: Path, database_url: str, label: str) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="wm-ingest-", dir="/tmp") as tmp:
-        workdir = Path(tmp)
-        measure(workdir, f"sqlite:///{workdir}/bench.db", "SQLite (embedded default)")
-        url, why = service.postgres_url()
-        if url is None:
-            print(f"ingest, PostgreSQL: skipped ({why})")
-            return
-        service.fresh_postgres(url)
-        measure(workdir, url, "PostgreSQL")
+    service.on_each_database("ingest", measure)
 
 
 if __name__ == "__main__":

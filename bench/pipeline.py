@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import re
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +97,6 @@ def run(
         service.standins(workdir, claude_delay=claude, webhook_url=hook) as targets,
         service.wingman(workdir, database_url, {**targets, **extra}, port=port, log=name),
     ):
-        wait_for_workers(log, reply_workers)
         chatwoot = targets["CHATWOOT_URL"]
         for n in range(customers):
             service.post_json(
@@ -128,16 +126,6 @@ def run(
 def stamp(text: str) -> float:
     whole, millis = text.split(",")
     return time.mktime(time.strptime(whole, "%Y-%m-%d %H:%M:%S")) + int(millis) / 1000
-
-
-def wait_for_workers(log: Path, count: int) -> None:
-    """Until every reply worker listens: a worker still importing would count as slow."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        text = log.read_text(errors="replace") if log.exists() else ""
-        if text.count("Listening on wingman-replies") >= count:
-            return
-        time.sleep(0.2)
 
 
 def measure(workdir: Path, database_url: str, label: str) -> None:
@@ -179,14 +167,7 @@ def measure(workdir: Path, database_url: str, label: str) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="wm-pipeline-", dir="/tmp") as tmp:
-        workdir = Path(tmp)
-        measure(workdir, f"sqlite:///{workdir}/bench.db", "SQLite (embedded default)")
-        url, why = service.postgres_url()
-        if url is None:
-            print(f"reply pipeline, PostgreSQL: skipped ({why})")
-            return
-        measure(workdir, url, "PostgreSQL")
+    service.on_each_database("reply pipeline", measure)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -197,6 +198,20 @@ def postgres_url() -> tuple[str | None, str]:
         return None, f"{make_url(url).render_as_string()} did not answer ({exc.__class__.__name__})"
     separator = "&" if "?" in url else "?"
     return f"{url}{separator}options=-csearch_path%3D{BENCH_SCHEMA}", ""
+
+
+def on_each_database(name: str, measure: Callable[[Path, str, str], None]) -> None:
+    """Run ``measure(workdir, database_url, label)`` on SQLite, then on PostgreSQL when
+    one answers (saying why not otherwise), in a scratch directory."""
+    with tempfile.TemporaryDirectory(prefix=f"wm-{name.replace(' ', '-')}-", dir="/tmp") as tmp:
+        workdir = Path(tmp)
+        measure(workdir, f"sqlite:///{workdir}/bench.db", "SQLite (embedded default)")
+        url, why = postgres_url()
+        if url is None:
+            print(f"{name}, PostgreSQL: skipped ({why})")
+            return
+        fresh_postgres(url)
+        measure(workdir, url, "PostgreSQL")
 
 
 def fresh_postgres(url: str) -> None:
