@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -186,7 +187,11 @@ def apply_event(session: Session, event: Event, *, now: datetime, origin: str) -
         upsert_contact(session, event.contact)
     conversation = None
     if event.conversation is not None:
-        conversation = upsert_conversation(session, event.conversation, now=now)
+        known: set[tuple[type[SQLModel], int | None]] = {
+            (Inbox, event.inbox.id if event.inbox else None),
+            (Contact, event.contact.id if event.contact else None),
+        }
+        conversation = upsert_conversation(session, event.conversation, now=now, known=known)
     if event.message is not None and conversation is not None:
         upsert_message(
             session, event.message, conversation_pk=_pk(conversation), origin=origin, now=now
@@ -217,10 +222,17 @@ def upsert_contact(session: Session, data: ContactData) -> Contact:
     return row
 
 
-def upsert_conversation(session: Session, data: ConversationData, *, now: datetime) -> Conversation:
-    if data.contact is not None:
+def upsert_conversation(
+    session: Session,
+    data: ConversationData,
+    *,
+    now: datetime,
+    known: Collection[tuple[type[SQLModel], int | None]] = (),
+) -> Conversation:
+    """``known`` names the (model, id) rows this transaction has already ensured."""
+    if data.contact is not None and (Contact, data.contact.id) not in known:
         _ensure(session, Contact, {"id": data.contact.id}, {"account_id": data.account_id})
-    if data.inbox_id is not None:
+    if data.inbox_id is not None and (Inbox, data.inbox_id) not in known:
         _ensure(session, Inbox, {"id": data.inbox_id}, {"account_id": data.account_id})
     row = _ensure(
         session,
@@ -273,7 +285,7 @@ def conversation_changes(row: Conversation, data: ConversationData) -> dict[str,
 
 def upsert_message(
     session: Session, data: MessageData, *, conversation_pk: int, origin: str, now: datetime
-) -> Message:
+) -> None:
     fresh = {
         "id": data.id,
         "conversation_id": conversation_pk,
@@ -296,14 +308,12 @@ def upsert_message(
         "received_at": now,
         "origin": origin,
     }
-    result = session.execute(
-        dialect_insert(session, Message).values(**fresh).on_conflict_do_nothing()
-    )
+    inserted = session.execute(_insert(session, Message).values(**fresh).on_conflict_do_nothing())
+    if getattr(inserted, "rowcount", 0) == 1:
+        return
     row = session.exec(select(Message).where(Message.id == data.id).with_for_update()).one()
-    if getattr(result, "rowcount", 0) != 1:
-        for name, value in message_changes(row, data).items():
-            setattr(row, name, value)
-    return row
+    for name, value in message_changes(row, data).items():
+        setattr(row, name, value)
 
 
 def message_changes(row: Message, data: MessageData) -> dict[str, Any]:
@@ -359,22 +369,34 @@ def _status_rank(status: str | None) -> int:
     return MESSAGE_STATUSES.index(status) if status in MESSAGE_STATUSES else -1
 
 
-def dialect_insert(session: Session, model: type[SQLModel]) -> Any:
+def dialect_insert(session: Session, model: type[SQLModel] | Table) -> Any:
     """An INSERT with ``on_conflict_do_nothing``, in the session's SQL dialect."""
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(model)
 
 
+def _insert(session: Session, model: type[SQLModel]) -> Any:
+    """A Core INSERT into the model's table: the ORM's bulk-insert path costs more Python
+    for the same statement, and these rows are read back with a SELECT anyway."""
+    return dialect_insert(session, model.__table__)  # type: ignore[attr-defined]
+
+
 def _ensure(session: Session, model: type[M], key: dict[str, Any], defaults: dict[str, Any]) -> M:
-    """The row with ``key``, created with ``defaults`` if absent, locked for this transaction."""
-    session.execute(
-        dialect_insert(session, model).values(**key, **defaults).on_conflict_do_nothing()
-    )
+    """The row with ``key``, created with ``defaults`` if absent, locked for this transaction.
+
+    Looked up first: nearly every delivery names rows that exist, and the INSERT that
+    would find them is as costly as the lookup. A row inserted concurrently between the
+    two is found by the lookup after the INSERT ... ON CONFLICT DO NOTHING.
+    """
     query = select(model)
     for name, value in key.items():
         query = query.where(getattr(model, name) == value)
-    row: M = session.exec(query.with_for_update()).one()
+    query = query.with_for_update()
+    row: M | None = session.exec(query).first()
+    if row is None:
+        session.execute(_insert(session, model).values(**key, **defaults).on_conflict_do_nothing())
+        row = session.exec(query).one()
     for name, value in defaults.items():
         if getattr(row, name) is None and value is not None:
             setattr(row, name, value)
