@@ -23,9 +23,9 @@ from sqlmodel import Session, col, select
 from bench import service
 from bench.loadgen import open_loop
 from bench.traffic import Traffic
-from bot.db import make_engine
-from bot.models import Delivery
-from bot.settings import Settings
+from core.db import make_engine
+from core.models import Delivery
+from core.settings import Settings
 
 RATE = 200.0
 SECONDS = float(os.environ.get("BENCH_BACKLOG_SECONDS", "60"))

@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
-from bot.db import make_engine, migrate
+from core.db import make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSAGES = 1_000_000

@@ -18,8 +18,8 @@ from sqlmodel import Session, select
 from bench import service
 from bench.loadgen import Result, closed_loop
 from bench.traffic import Traffic
-from bot.db import make_engine
-from bot.models import Delivery
+from core.db import make_engine
+from core.models import Delivery
 
 CONNECTIONS = 32
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))

@@ -26,8 +26,8 @@ from rq import Worker
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.db import make_engine
-from bot.settings import Settings
+from core.db import make_engine
+from core.settings import Settings
 from workers.supervisor import gunicorn_args
 
 ROOT = Path(__file__).resolve().parents[1]

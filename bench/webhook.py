@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bot import create_app
-from bot.db import make_engine, migrate
-from bot.settings import Settings
+from core.db import make_engine, migrate
+from core.settings import Settings
 from workers import embedded_redis
 from workers.queue import connect
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Flask
 
-from bot import cli, errors, health, logs, webhook
+from bot import cli, errors, health, webhook
 from bot.services import Services
-from bot.settings import Settings
+from core import logs
+from core.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
 

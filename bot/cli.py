@@ -9,13 +9,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import Session
 
-from bot.autonomy import set_inbox_autonomy
-from bot.db import migrate, session_scope
 from bot.export import export_command
 from bot.forget import contact_group
 from bot.importer import baseline, chatwoot_group
 from bot.services import Services
-from bot.settings import Autonomy
+from core.autonomy import set_inbox_autonomy
+from core.db import migrate, session_scope
+from core.settings import Autonomy
 from experiments import analytics, arms, promotion
 from experiments import report as report_text
 from workers import deliveries

@@ -85,10 +85,10 @@ from sqlalchemy import Select, case, create_engine, event, func, not_, select
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import SQLModel
 
-from bot import models  # noqa: F401 - registers the tables in SQLModel.metadata
-from bot.models import DRAFT_STATES, Conversation
 from bot.services import Services
-from bot.settings import Prices
+from core import models  # noqa: F401 - registers the tables in SQLModel.metadata
+from core.models import DRAFT_STATES, Conversation
+from core.settings import Prices
 from experiments.outcomes import DEFAULT_VALUE_ATTRIBUTE, outcome
 from workers.spend import cost
 
@@ -328,7 +328,7 @@ def stream(
 def reading(engine: Engine) -> Iterator[Connection]:
     """A connection whose one snapshot covers the count and the rows, blocking no writer.
 
-    bot.db opens every SQLite transaction with BEGIN IMMEDIATE, which takes the write lock:
+    core.db opens every SQLite transaction with BEGIN IMMEDIATE, which takes the write lock:
     held for a whole export it would stall the webhook past Chatwoot's 5 s. A plain BEGIN
     reads a WAL snapshot instead, so SQLite exports go through an engine of their own.
     """

@@ -39,8 +39,9 @@ from flask.cli import AppGroup
 from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
-from bot.db import session_scope
-from bot.models import (
+from bot.services import Services
+from core.db import session_scope
+from core.models import (
     Contact,
     Conversation,
     Delivery,
@@ -51,7 +52,6 @@ from bot.models import (
     Message,
     OutboxItem,
 )
-from bot.services import Services
 from experiments.outcomes import DEFAULT_VALUE_ATTRIBUTE
 from workers.outbox import MESSAGES, UNSENT
 

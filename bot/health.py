@@ -11,9 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from bot.db import schema_is_current
-from bot.models import Inbox
 from bot.services import Services
+from core.db import schema_is_current
+from core.models import Inbox
 from workers import deliveries
 from workers.windows import channel_name
 

@@ -30,12 +30,8 @@ from sqlalchemy import and_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.db import session_scope
 from bot.forget import anonymous_attributes, forgotten_since
-from bot.models import Conversation, Draft, ImportProgress
 from bot.services import Services
-from bot.settings import Settings
-from bot.store import apply_event, upsert_message
 from chatwoot.errors import ChatwootError
 from chatwoot.events import AccountData, Event, MessageData
 from chatwoot.history import (
@@ -46,6 +42,10 @@ from chatwoot.history import (
     HistoryReader,
     RateLimiter,
 )
+from core.db import session_scope
+from core.models import Conversation, Draft, ImportProgress
+from core.settings import Settings
+from core.store import apply_event, upsert_message
 from experiments.outcomes import outcome
 
 Clock = Callable[[], datetime]

@@ -10,9 +10,9 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy.engine import Engine
 
-from bot.config import ConfigStore
-from bot.db import make_engine
-from bot.settings import Settings
+from core.config import ConfigStore
+from core.db import make_engine
+from core.settings import Settings
 from workers.queue import REPLY_QUEUE_NAME, connect, make_queue
 
 

@@ -19,10 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import error
 from bot.services import Services
-from bot.store import store_delivery
 from chatwoot.events import KNOWN_EVENTS, Event, PayloadError, parse_event
 from chatwoot.payloads import BodyError, load_body
 from chatwoot.signature import SignatureError, verify
+from core.store import store_delivery
 from workers import notify
 from workers.dispatch import enqueue_delivery
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.models import Arm, Experiment
+from core.models import Arm, Experiment
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "experiments.toml"
 MODES = ("fixed", "thompson")

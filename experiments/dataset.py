@@ -16,7 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
 
-from bot.models import Arm, Conversation, Draft, Handoff, Message
+from core.models import Arm, Conversation, Draft, Handoff, Message
 from experiments.outcomes import Outcome, outcome
 
 

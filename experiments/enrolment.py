@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.models import Arm, Assignment, Conversation, Draft, Experiment
-from bot.store import dialect_insert
+from core.models import Arm, Assignment, Conversation, Draft, Experiment
+from core.store import dialect_insert
 from experiments import arms
 from experiments.assignment import ArmStats, choose_fixed, choose_thompson
 from experiments.outcomes import outcome

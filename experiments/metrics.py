@@ -34,8 +34,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
-from bot.models import DRAFT_STATES
-from bot.settings import Prices
+from core.models import DRAFT_STATES
+from core.settings import Prices
 from experiments.dataset import ConversationRow, Dataset, DraftRow, MessageRow, Usage
 from experiments.promotion import DECIDED
 from experiments.stats import conversion_ci, mean, median, percentile, wilson_interval

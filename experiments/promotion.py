@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.models import Arm, AutonomyChange, Draft
+from core.models import Arm, AutonomyChange, Draft
 from experiments.arms import current_arm
 from experiments.stats import wilson_lower
 

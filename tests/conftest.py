@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from bot.db import make_engine, migrate
+from core.db import make_engine, migrate
 
 # The end-to-end harness (the ``loop`` fixture) lives in its own module.
 pytest_plugins = ["tests.loop_harness", "tests.world"]
@@ -145,7 +145,7 @@ def engine_url(engine: Engine) -> str:
 def make_app(engine: Engine, redis_conn: Redis, redis_url: str) -> Any:
     """Build the real app on the test database and Redis, with settings given as env vars."""
     from bot import create_app
-    from bot.settings import Settings
+    from core.settings import Settings
 
     def build(now: Any = None, **env: str) -> Any:
         settings = Settings.from_env(
@@ -159,10 +159,10 @@ def make_app(engine: Engine, redis_conn: Redis, redis_url: str) -> Any:
 
 
 def store_event(engine: Engine, payload: dict[str, Any], *, key: str, received_at: Any) -> Any:
-    """Store a payload as the webhook would, without HTTP: returns bot.store.Stored."""
-    from bot.db import session_scope
-    from bot.store import record_delivery
+    """Store a payload as the webhook would, without HTTP: returns core.store.Stored."""
     from chatwoot.events import parse_event
+    from core.db import session_scope
+    from core.store import record_delivery
 
     with session_scope(engine) as session:
         return record_delivery(

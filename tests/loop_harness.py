@@ -25,9 +25,9 @@ from rq.serializers import JSONSerializer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.knowledge import KnowledgeStore
-from bot.models import Conversation, Draft, DraftMessage, Handoff
 from chatwoot.client import ChatwootClient
+from core.knowledge import KnowledgeStore
+from core.models import Conversation, Draft, DraftMessage, Handoff
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
 from tests.conftest import engine_url, load_event
 from workers import runtime

@@ -49,11 +49,11 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import delete
 from sqlmodel import Session, SQLModel, col, select
 
-from bot.autonomy import inbox_autonomy, set_inbox_autonomy
-from bot.models import Conversation, Draft, DraftMessage, Handoff, Message, OutboxItem
-from bot.models import Delivery as StoredDelivery
-from bot.settings import Autonomy
 from chatwoot.client import ChatwootClient
+from core.autonomy import inbox_autonomy, set_inbox_autonomy
+from core.models import Conversation, Draft, DraftMessage, Handoff, Message, OutboxItem
+from core.models import Delivery as StoredDelivery
+from core.settings import Autonomy
 from standins import claude as claude_standin
 from standins.chatwoot_state import INCOMING, OUTGOING
 from standins.chatwoot_webhooks import Delivery

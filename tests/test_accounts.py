@@ -17,7 +17,7 @@ from redis import Redis
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.models import Delivery
+from core.models import Delivery
 from tests.world import DEBOUNCE, MAX_WAIT, World, build_world
 from workers import deliveries
 from workers.llm import Reply

@@ -21,7 +21,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.models import (
+from core.models import (
     Account,
     Arm,
     Contact,
@@ -32,7 +32,7 @@ from bot.models import (
     Inbox,
     Message,
 )
-from bot.settings import Prices
+from core.settings import Prices
 from experiments import analytics, report
 from experiments.analytics import ArmReport, Filters
 from experiments.dataset import ArmRef, ConversationRow, Dataset, DraftRow, MessageRow, Usage

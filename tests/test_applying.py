@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.config import ConfigStore
-from bot.db import session_scope
-from bot.models import Contact, Conversation, Delivery, Message
-from bot.settings import Autonomy
-from bot.store import store_delivery
 from chatwoot.events import PayloadError, parse_event
+from core.config import ConfigStore
+from core.db import session_scope
+from core.models import Contact, Conversation, Delivery, Message
+from core.settings import Autonomy
+from core.store import store_delivery
 from tests.conftest import load_event
 from workers import deliveries
 
@@ -116,7 +116,7 @@ def test_an_earlier_delivery_that_cannot_be_applied_does_not_block_the_conversat
         assert row is not None
         row.body = '{"event": "message_created"}'  # unreadable now, however that happened
 
-    with caplog.at_level(logging.WARNING, logger="bot.store"):
+    with caplog.at_level(logging.WARNING, logger="core.store"):
         actions = route(engine, later)
 
     assert actions and isinstance(actions[0], deliveries.Touch)

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.db import session_scope
-from bot.models import Arm, Experiment
+from core.db import session_scope
+from core.models import Arm, Experiment
 from experiments import arms
 
 NOW = datetime(2026, 6, 18, 9, 0, tzinfo=UTC)

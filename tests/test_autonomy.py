@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.autonomy import inbox_autonomy, set_inbox_autonomy
-from bot.config import ConfigStore
-from bot.db import session_scope
-from bot.models import AutonomyChange
-from bot.settings import Autonomy
+from core.autonomy import inbox_autonomy, set_inbox_autonomy
+from core.config import ConfigStore
+from core.db import session_scope
+from core.models import AutonomyChange
+from core.settings import Autonomy
 from tests.loop_harness import DEBOUNCE, T0, Loop
 from workers.llm import Reply
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.db import session_scope
-from bot.models import Conversation, ImportProgress
+from core.db import session_scope
+from core.models import Conversation, ImportProgress
 from tests.conftest import load_event, store_event
 
 NOW = datetime(2026, 6, 20, 9, 0, tzinfo=UTC)

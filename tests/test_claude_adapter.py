@@ -12,7 +12,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from bot.settings import Settings
+from core.settings import Settings
 from standins.claude import ClaudeStandin, serve
 from workers.claude import (
     CALL_BUDGET_SECONDS,

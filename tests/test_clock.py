@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from bot.settings import Settings
+from core.settings import Settings
 from workers.clock import (
     CLAIM_SLACK_SECONDS,
     MAX_SLEEP_SECONDS,

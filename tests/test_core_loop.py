@@ -11,7 +11,7 @@ import pytest
 from rq.serializers import JSONSerializer
 from sqlmodel import Session, select
 
-from bot.models import Draft, OutboxItem
+from core.models import Draft, OutboxItem
 from tests.loop_harness import DEBOUNCE, MAX_WAIT, T0, Loop
 from workers import runtime
 from workers.llm import Prompt, Reply

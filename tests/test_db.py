@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from bot import db
+from core import db
 
 
 def hold_the_lock(path: Path, seconds: float, held: threading.Event) -> None:

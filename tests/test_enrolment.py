@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from bot.db import session_scope
-from bot.models import Assignment
+from core.db import session_scope
+from core.models import Assignment
 from experiments import arms
 from tests.conftest import load_event
 from tests.loop_harness import DEBOUNCE, T0, Loop
@@ -136,7 +136,7 @@ def test_stale_and_repeated_label_events_count_once(loop: Loop) -> None:
 def test_outcome_reads_conversion_value_and_loss() -> None:
     from decimal import Decimal
 
-    from bot.models import Conversation
+    from core.models import Conversation
     from experiments.outcomes import outcome
 
     def conv(**fields: object) -> Conversation:

@@ -24,7 +24,6 @@ from sqlmodel import select
 import bot.export
 from bench.export import clear, run_child, seed
 from bot import create_app
-from bot.db import make_engine, migrate, session_scope
 from bot.export import (
     CONVERSATION_COLUMNS,
     DRAFT_STATES,
@@ -41,8 +40,9 @@ from bot.export import (
     stream,
     write,
 )
-from bot.models import Conversation, Draft, OutboxItem
-from bot.settings import Prices, Settings
+from core.db import make_engine, migrate, session_scope
+from core.models import Conversation, Draft, OutboxItem
+from core.settings import Prices, Settings
 from experiments import arms
 from tests.conftest import engine_url, load_event, store_event
 from workers.spend import cost
@@ -337,7 +337,7 @@ def test_every_column_is_documented() -> None:
 
 
 def test_a_sqlite_export_blocks_no_writer(sqlite_engine: Engine) -> None:
-    """bot.db's BEGIN IMMEDIATE would hold the write lock for the whole export."""
+    """core.db's BEGIN IMMEDIATE would hold the write lock for the whole export."""
     store_event(sqlite_engine, load_event("message_created_incoming"), key="a", received_at=T0)
     with reading(sqlite_engine) as connection:
         rows = stream(connection, message_query(Filters()), yield_per=1)

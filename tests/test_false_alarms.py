@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.config import InboxConfig
+from core.config import InboxConfig
 from tests.injection_corpus import INBOX, KNOWLEDGE, SYSTEM_PROMPT
 from tests.legit_replies import PLAIN, PLAIN_DE, PRICED, PRICED_DE
 from workers.guardrails import check, describe_failures

@@ -19,9 +19,9 @@ import sqlalchemy
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
-from bot.db import session_scope
 from bot.forget import SCRUBBED_BODY, Identity, concerns, contact_group, forget_contact
-from bot.models import (
+from core.db import session_scope
+from core.models import (
     Arm,
     Assignment,
     Contact,

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.settings import Autonomy
+from core.settings import Autonomy
 from workers.gate import effective_autonomy, may_answer
 
 ANSWERABLE = {

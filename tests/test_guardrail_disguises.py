@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import InboxConfig
+from core.config import InboxConfig
 from tests.injection_corpus import INBOX, KNOWLEDGE, SYSTEM_PROMPT
 from workers.guardrails import CheckResult, check, hosts
 from workers.guardrails.text import normalise

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.config import PriceItem, PriceList
+from core.config import PriceItem, PriceList
 from tests.injection_corpus import (
     ATTACKS,
     INBOX,

@@ -4,8 +4,8 @@ from redis import Redis
 from sqlalchemy.engine import Engine
 
 from bot import create_app
-from bot.db import make_engine
-from bot.settings import Settings
+from core.db import make_engine
+from core.settings import Settings
 from workers.queue import connect
 
 

@@ -19,12 +19,12 @@ import requests
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.db import session_scope
 from bot.importer import ImportStats, ProgressBar, baseline, chatwoot_group, import_history
-from bot.models import Conversation, Draft, ImportProgress, Message
 from chatwoot import events
 from chatwoot.errors import ChatwootError
 from chatwoot.history import Backoff, HistoryClient, HistoryReader, RateLimiter
+from core.db import session_scope
+from core.models import Conversation, Draft, ImportProgress, Message
 from standins import chatwoot_shapes as shapes
 from standins.chatwoot import ChatwootStandin, serve
 from standins.chatwoot_state import Change

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import NO_KNOWLEDGE, KnowledgeStore, internal_sections, version_of
+from core.knowledge import NO_KNOWLEDGE, KnowledgeStore, internal_sections, version_of
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import requests
 
-from bot import create_app, logs
-from bot.settings import Settings
+from bot import create_app
+from core import logs
+from core.settings import Settings
 from tests.test_supervisor import ROOT, cleanup, free_port, start, workdir  # noqa: F401
 from workers.supervisor import gunicorn_args
 
@@ -120,7 +121,8 @@ def test_readyz_names_what_is_down_without_a_password(
 
 UNCAUGHT = f"""
 import threading
-from bot import create_app, logs
+from bot import create_app
+from core import logs
 logs.configure("INFO", [{KEY!r}])
 def fail():
     raise RuntimeError("thread failed with {KEY} for {HOOK_URL}")

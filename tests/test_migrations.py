@@ -5,8 +5,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import bot.models  # noqa: F401
-from bot.db import schema_is_current
+import core.models  # noqa: F401
+from core.db import schema_is_current
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
@@ -21,7 +21,7 @@ def test_migrations_match_the_models(engine: Engine) -> None:
 def test_every_migration_downgrades_and_upgrades_again(tmp_path: Any) -> None:
     from alembic import command
 
-    from bot.db import alembic_config, make_engine, migrate
+    from core.db import alembic_config, make_engine, migrate
 
     engine = make_engine(f"sqlite:///{tmp_path / 'roundtrip.db'}")
     try:

@@ -8,9 +8,9 @@ import responses
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.db import session_scope
-from bot.models import Conversation, OutboxItem
 from chatwoot.client import ChatwootClient
+from core.db import session_scope
+from core.models import Conversation, OutboxItem
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
 from tests.conftest import load_event, store_event
 from workers import outbox, posting

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.models import Delivery
+from core.models import Delivery
 from tests.loop_harness import DEBOUNCE, T0, Loop
 from workers import approvals, commands, jobs
 from workers.llm import Reply

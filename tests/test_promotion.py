@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.db import session_scope
-from bot.models import AutonomyChange, Conversation, Draft
+from core.db import session_scope
+from core.models import AutonomyChange, Conversation, Draft
 from experiments import arms, promotion
 from experiments.promotion import Evidence, shortfalls
 from tests.conftest import load_event, store_event

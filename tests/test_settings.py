@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import DEFAULT_MODEL, Autonomy, Settings, SettingsError
+from core.settings import DEFAULT_MODEL, Autonomy, Settings, SettingsError
 
 
 def test_defaults_need_nothing() -> None:
@@ -195,12 +195,12 @@ def test_default_model_is_a_current_sonnet_the_sdk_knows() -> None:
 def test_env_example_documents_every_setting() -> None:
     import re
 
-    import bot.settings
+    import core.settings
 
-    root = Path(bot.settings.__file__).resolve().parent.parent
-    source = Path(bot.settings.__file__).read_text()
+    root = Path(core.settings.__file__).resolve().parent.parent
+    source = Path(core.settings.__file__).read_text()
     names = set(re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|PORT)"', source))
     documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (root / ".env.example").read_text(), re.M))
-    assert names, "no setting names found in bot/settings.py"
+    assert names, "no setting names found in core/settings.py"
     assert names - documented == set()
     assert documented - names == set()

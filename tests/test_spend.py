@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session
 
-from bot.settings import Prices, Settings, SettingsError
+from core.settings import Prices, Settings, SettingsError
 from tests.conftest import load_event
 from tests.loop_harness import DEBOUNCE, T0, Loop
 from workers import runtime, spend

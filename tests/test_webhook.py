@@ -11,10 +11,10 @@ from rq.serializers import JSONSerializer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from bot.db import session_scope
-from bot.models import Account, Contact, Conversation, Delivery, Inbox, Message
-from bot.store import apply_pending
 from chatwoot.signature import sign
+from core.db import session_scope
+from core.models import Account, Contact, Conversation, Delivery, Inbox, Message
+from core.store import apply_pending
 from tests.conftest import event_names, load_event
 
 URL = "/chatwoot/webhook"
@@ -220,7 +220,7 @@ def test_redis_down_still_stores_and_acknowledges(
     make_app: Any, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     from bot import create_app
-    from bot.settings import Settings
+    from core.settings import Settings
     from workers.queue import connect
 
     dead = connect("redis://127.0.0.1:1/0")
@@ -234,8 +234,8 @@ def test_redis_down_still_stores_and_acknowledges(
 
 def test_storage_failure_answers_500_so_chatwoot_retries(make_app: Any, redis_conn: Redis) -> None:
     from bot import create_app
-    from bot.db import make_engine
-    from bot.settings import Settings
+    from core.db import make_engine
+    from core.settings import Settings
 
     broken = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     app = create_app({"settings": Settings.from_env({}), "engine": broken, "redis": redis_conn})

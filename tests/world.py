@@ -31,10 +31,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import create_app
-from bot.knowledge import KnowledgeStore
-from bot.models import Conversation, Draft, OutboxItem
 from bot.services import Services
-from bot.settings import Settings
+from core.knowledge import KnowledgeStore
+from core.models import Conversation, Draft, OutboxItem
+from core.settings import Settings
 from standins.chatwoot import ChatwootStandin, serve
 from standins.chatwoot_webhooks import Delivery
 from tests.conftest import engine_url

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from sqlmodel import Session, select
 
-from bot.db import session_scope
-from bot.models import Conversation, Draft
+from core.db import session_scope
+from core.models import Conversation, Draft
 from workers import drafts, handoffs, notes, notify, outbox, takeover
 from workers.commands import Command
 from workers.replies import ReplyDeps, deliver

@@ -29,7 +29,7 @@ from anthropic.types import (
 from workers.llm import REPLY_SCHEMA, ComposerError, Prompt, Reply, Role, Usage, parse_reply
 
 if TYPE_CHECKING:
-    from bot.settings import Effort, Settings, ThinkingMode
+    from core.settings import Effort, Settings, ThinkingMode
 
 # The RQ job running compose() must have a timeout above this; see budget_seconds.
 CALL_BUDGET_SECONDS = 120.0

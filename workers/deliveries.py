@@ -15,12 +15,12 @@ from rq import Queue
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from bot.autonomy import inbox_autonomy
-from bot.config import ConfigStore
-from bot.models import Conversation, Delivery, Message
-from bot.settings import Autonomy
-from bot.store import apply_pending
 from chatwoot.events import MessageData, SenderKind, parse_event
+from core.autonomy import inbox_autonomy
+from core.config import ConfigStore
+from core.models import Conversation, Delivery, Message
+from core.settings import Autonomy
+from core.store import apply_pending
 from workers import commands, outbox
 from workers.dispatch import delivery_job_id, enqueue_delivery, is_pending
 from workers.gate import may_answer

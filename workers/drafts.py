@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.models import Conversation, Draft, DraftMessage, Message, OutboxItem
+from core.models import Conversation, Draft, DraftMessage, Message, OutboxItem
 from workers.windows import Window, window
 
 LIVE = ("pending", "sent", "edited")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.settings import Autonomy
+from core.settings import Autonomy
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.config import InboxConfig
-from bot.models import Conversation, Handoff
+from core.config import InboxConfig
+from core.models import Conversation, Handoff
 from workers import outbox
 
 REASONS = (

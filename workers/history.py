@@ -31,7 +31,7 @@ _NOUNS = {
 
 
 class StoredMessage(Protocol):
-    """The fields of ``bot.models.Message`` this module reads."""
+    """The fields of ``core.models.Message`` this module reads."""
 
     message_type: str
     sender_kind: str

@@ -14,8 +14,8 @@ from typing import Any
 
 from rq import get_current_job
 
-from bot.db import session_scope
-from bot.logs import Masker
+from core.db import session_scope
+from core.logs import Masker
 from workers import approvals, deliveries, drafts, notify, outbox, replies, runtime, sweeper
 from workers.deliveries import HandOff, HumanReplied, OwnEcho, RunCommand, Touch
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services

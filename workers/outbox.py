@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
-from bot.models import OutboxItem
-from bot.store import dialect_insert
 from chatwoot.types import ChatwootMessage, ConversationSnapshot
+from core.models import OutboxItem
+from core.store import dialect_insert
 from workers import notes
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.knowledge import INTERNAL_HEADING
+from core.knowledge import INTERNAL_HEADING
 
 
 class ArmLike(Protocol):

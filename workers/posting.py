@@ -35,9 +35,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.db import session_scope
-from bot.models import Conversation, Message, OutboxItem
 from chatwoot.errors import ChatwootError
+from core.db import session_scope
+from core.models import Conversation, Message, OutboxItem
 from workers import notes
 from workers.drafts import conversation_window
 from workers.outbox import MARKER, MESSAGES, UNSENT, Poster, RetryLater, add, mark_sent, marker

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from bot.config import InboxConfig
+from core.config import InboxConfig
 from workers.notes import mention
 from workers.windows import Window
 

@@ -20,12 +20,12 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.autonomy import inbox_autonomy
-from bot.config import ConfigStore, InboxConfig
-from bot.db import session_scope
-from bot.knowledge import KnowledgeStore
-from bot.models import Conversation, Draft, Handoff, Message, OutboxItem
-from bot.settings import Autonomy, Prices
+from core.autonomy import inbox_autonomy
+from core.config import ConfigStore, InboxConfig
+from core.db import session_scope
+from core.knowledge import KnowledgeStore
+from core.models import Conversation, Draft, Handoff, Message, OutboxItem
+from core.settings import Autonomy, Prices
 from experiments import enrolment
 from workers import (
     drafts,

@@ -7,11 +7,11 @@ from functools import cache
 
 from sqlmodel import Session
 
-from bot import logs
-from bot.knowledge import KnowledgeStore
 from bot.services import Services
-from bot.settings import Settings
 from chatwoot.client import ChatwootClient
+from core import logs
+from core.knowledge import KnowledgeStore
+from core.settings import Settings
 from workers import drafts, notify
 from workers.claude import ClaudeComposer
 from workers.debounce import ReplyTimer

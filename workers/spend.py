@@ -13,8 +13,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from bot.models import Draft
-from bot.settings import Prices
+from core.models import Draft
+from core.settings import Prices
 
 MILLION = Decimal(1_000_000)
 

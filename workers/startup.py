@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bot import logs
-from bot.config import ConfigError, ConfigStore
-from bot.settings import Settings, SettingsError
+from core import logs
+from core.config import ConfigError, ConfigStore
+from core.settings import Settings, SettingsError
 from experiments import arms
 
 

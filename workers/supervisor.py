@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bot.db import make_engine, migrate, session_scope
-from bot.settings import Settings
+from core.db import make_engine, migrate, session_scope
+from core.settings import Settings
 from experiments import arms
 from workers import embedded_redis
 from workers.embedded_redis import EmbeddedRedisError
@@ -229,7 +229,7 @@ def gunicorn_args(settings: Settings) -> list[str]:
         "--no-control-socket",
         # gunicorn's own log handlers bypass the root logger, and with it the secret mask.
         "--logger-class",
-        "bot.logs.GunicornLogger",
+        "core.logs.GunicornLogger",
         "bot:create_app()",
     ]
 

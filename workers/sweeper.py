@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.autonomy import inbox_autonomy
-from bot.config import ConfigStore
-from bot.models import Conversation, Message
+from core.autonomy import inbox_autonomy
+from core.config import ConfigStore
+from core.models import Conversation, Message
 from workers import drafts
 from workers.gate import bot_may_act
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.models import Conversation, Draft
+from core.models import Conversation, Draft
 from workers import drafts, outbox
 from workers.text import join_bubbles, normalised_distance
 

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.config import InboxConfig
-from bot.models import Draft
+from core.config import InboxConfig
+from core.models import Draft
 from workers import drafts, handoffs, notes, outbox
 
 

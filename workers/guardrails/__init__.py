@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bot.config import InboxConfig
+from core.config import InboxConfig
 from workers.guardrails.leaks import check_leaks, split_knowledge
 from workers.guardrails.links import check_links
 from workers.guardrails.prices import check_prices

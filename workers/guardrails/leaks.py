@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
 
-from bot.knowledge import internal_sections
+from core.knowledge import internal_sections
 from workers.guardrails.amounts import numbers, scan, sentence_around
 
 WINDOW = 8

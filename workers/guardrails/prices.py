@@ -33,7 +33,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from bot.config import PriceItem, PriceList
+from core.config import PriceItem, PriceList
 from workers.guardrails import cues, spelled
 from workers.guardrails.amounts import Amount, scan, sentence_around
 from workers.guardrails.products import Mention, mentions, owner_of

@@ -6,7 +6,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from bot.config import PriceItem, PriceList
+from core.config import PriceItem, PriceList
 
 _TOKEN = re.compile(r"[\w'’-]*[^\W_][\w'’-]*")
 _CLAUSE_MARKS = re.compile(r"[,:;()–—]")

@@ -1,4 +1,4 @@
-"""Alembic environment: the engine comes from bot.db, never from an ini file."""
+"""Alembic environment: the engine comes from core.db, never from an ini file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlmodel import SQLModel
 
-from bot.models import UTCDateTime  # importing bot.models registers the tables
+from core.models import UTCDateTime  # importing core.models registers the tables
 
 config = context.config
 engine = config.attributes["engine"]

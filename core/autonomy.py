@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.config import ConfigStore
-from bot.models import AutonomyChange, InboxSetting
-from bot.settings import Autonomy
+from core.config import ConfigStore
+from core.models import AutonomyChange, InboxSetting
+from core.settings import Autonomy
 
 
 def inbox_autonomy(session: Session, inbox_id: int, config: ConfigStore) -> Autonomy:

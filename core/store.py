@@ -22,7 +22,6 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, or_, select
 
-from bot.models import Account, Contact, Conversation, Delivery, Inbox, Message
 from chatwoot.events import (
     MESSAGE_STATUSES,
     ContactData,
@@ -32,6 +31,7 @@ from chatwoot.events import (
     MessageData,
     parse_event,
 )
+from core.models import Account, Contact, Conversation, Delivery, Inbox, Message
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=SQLModel)

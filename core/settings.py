@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
 
-from bot.logs import mask_url_passwords
+from core.logs import mask_url_passwords
 
 T = TypeVar("T")
 

@@ -21,8 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.hours import OpenRange, WorkingHours
-from bot.settings import Autonomy, Settings
+from core.hours import OpenRange, WorkingHours
+from core.settings import Autonomy, Settings
 
 log = logging.getLogger(__name__)
 

@@ -153,7 +153,7 @@ def mask_stderr(mask: Masker) -> None:
 
 
 class GunicornLogger(_GunicornBase):
-    """gunicorn's logger (``--logger-class bot.logs.GunicornLogger``), masking like ours.
+    """gunicorn's logger (``--logger-class core.logs.GunicornLogger``), masking like ours.
 
     gunicorn's error and access logs have handlers of their own and don't propagate to the
     root logger, so the root's guard never sees them; an app that fails to load is reported
@@ -162,7 +162,7 @@ class GunicornLogger(_GunicornBase):
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        from bot.settings import Settings  # here: settings imports this module
+        from core.settings import Settings  # here: settings imports this module
 
         mask = Masker(Settings.load().secrets())
         for log in (self.error_log, self.access_log):
