@@ -12,7 +12,6 @@ from sqlmodel import Session
 from bot.export import export_command
 from bot.forget import contact_group
 from bot.importer import baseline, chatwoot_group
-from bot.services import Services
 from core.autonomy import set_inbox_autonomy
 from core.db import migrate, session_scope
 from core.settings import Autonomy
@@ -20,6 +19,7 @@ from experiments import analytics, arms, promotion
 from experiments import report as report_text
 from workers import deliveries
 from workers.dispatch import enqueue_delivery
+from workers.services import Services
 
 
 def register(app: Flask) -> None:

@@ -85,12 +85,12 @@ from sqlalchemy import Select, case, create_engine, event, func, not_, select
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import SQLModel
 
-from bot.services import Services
 from core import models  # noqa: F401 - registers the tables in SQLModel.metadata
 from core.models import DRAFT_STATES, Conversation
+from core.pricing import cost
 from core.settings import Prices
 from experiments.outcomes import DEFAULT_VALUE_ATTRIBUTE, outcome
-from workers.spend import cost
+from workers.services import Services
 
 FORMATS = ("jsonl", "csv")
 PER = ("message", "conversation")

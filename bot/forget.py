@@ -39,7 +39,6 @@ from flask.cli import AppGroup
 from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
-from bot.services import Services
 from core.db import session_scope
 from core.models import (
     Contact,
@@ -54,6 +53,7 @@ from core.models import (
 )
 from experiments.outcomes import DEFAULT_VALUE_ATTRIBUTE
 from workers.outbox import MESSAGES, UNSENT
+from workers.services import Services
 
 SCRUBBED_BODY = json.dumps({"scrubbed": True, "reason": "contact forgotten"})
 _FORGOTTEN = "contact forgotten"

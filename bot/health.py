@@ -11,10 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from bot.services import Services
 from core.db import schema_is_current
 from core.models import Inbox
 from workers import deliveries
+from workers.services import Services
 from workers.windows import channel_name
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.forget import anonymous_attributes, forgotten_since
-from bot.services import Services
 from chatwoot.errors import ChatwootError
 from chatwoot.events import AccountData, Event, MessageData
 from chatwoot.history import (
@@ -47,6 +46,7 @@ from core.models import Conversation, Draft, ImportProgress
 from core.settings import Settings
 from core.store import apply_event, upsert_message
 from experiments.outcomes import outcome
+from workers.services import Services
 
 Clock = Callable[[], datetime]
 

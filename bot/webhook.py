@@ -18,13 +18,13 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import error
-from bot.services import Services
 from chatwoot.events import KNOWN_EVENTS, Event, PayloadError, parse_event
 from chatwoot.payloads import BodyError, load_body
 from chatwoot.signature import SignatureError, verify
 from core.store import store_delivery
 from workers import notify
 from workers.dispatch import enqueue_delivery
+from workers.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ class Filters:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens by kind; the names are the drafts table's and ``workers.spend.cost``'s, except
+    """Tokens by kind; the names are the drafts table's and ``core.pricing.cost``'s, except
     ``thinking_tokens``: the part of ``output_tokens`` spent thinking, never priced again."""
 
     input_tokens: int = 0

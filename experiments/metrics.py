@@ -35,13 +35,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from core.models import DRAFT_STATES
+from core.pricing import cost
 from core.settings import Prices
+from core.vocabulary import GUARDRAIL_CHECKS as CHECKS
+from core.vocabulary import HANDOFF_REASONS as REASONS
 from experiments.dataset import ConversationRow, Dataset, DraftRow, MessageRow, Usage
 from experiments.promotion import DECIDED
 from experiments.stats import conversion_ci, mean, median, percentile, wilson_interval
-from workers.guardrails import CHECKS
-from workers.handoffs import REASONS
-from workers.spend import cost
 
 SENT = ("sent", "edited")  # a draft the customer got, as written or after a rep's edit
 
@@ -216,7 +216,7 @@ BILLED = (
 
 
 def dollars(usage: Usage, prices: Prices) -> Dollars:
-    """Each kind of token at its own price (``workers.spend.cost``, one kind at a time)."""
+    """Each kind of token at its own price (``core.pricing.cost``, one kind at a time)."""
 
     def one(kind: str) -> Decimal:
         return _billed(prices, kind, getattr(usage, kind))

@@ -71,11 +71,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from core.vocabulary import GUARDRAIL_CHECKS as CHECKS
+from core.vocabulary import HANDOFF_REASONS as REASONS
 from experiments.analytics import ArmReport, Report
 from experiments.metrics import DRAFT_STATES, Dollars, RepApprovals, Timing
 from experiments.stats import conversion_ci
-from workers.guardrails import CHECKS
-from workers.handoffs import REASONS
 
 _TIMING_PARTS = ("median_s", "p90_s", "drafts")
 _USAGE = (

@@ -42,10 +42,10 @@ from bot.export import (
 )
 from core.db import make_engine, migrate, session_scope
 from core.models import Conversation, Draft, OutboxItem
+from core.pricing import cost
 from core.settings import Prices, Settings
 from experiments import arms
 from tests.conftest import engine_url, load_event, store_event
-from workers.spend import cost
 
 T0 = datetime(2026, 6, 18, 9, 20, tzinfo=UTC)
 ARM = "sales-styles/answer-first@v1"

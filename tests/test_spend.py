@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session
 
+from core import pricing
 from core.settings import Prices, Settings, SettingsError
 from tests.conftest import load_event
 from tests.loop_harness import DEBOUNCE, T0, Loop
@@ -16,7 +17,7 @@ from workers.llm import ComposerError, Reply, Usage
 
 
 def test_cost_prices_each_kind_of_token_separately() -> None:
-    dollars = spend.cost(
+    dollars = pricing.cost(
         Prices(),
         input_tokens=1_000_000,
         output_tokens=1_000_000,
@@ -113,7 +114,7 @@ def test_a_reply_cut_short_hands_off_and_its_tokens_count_toward_the_spend(loop:
     assert "cut short" in loop.fake.notes()[-1]
     with Session(loop.engine) as session:
         spent = spend.spent_today(session, Prices(), now=loop.clock.dt())
-    assert spent == (1000 * Prices().input + 2048 * Prices().output) / spend.MILLION
+    assert spent == (1000 * Prices().input + 2048 * Prices().output) / pricing.MILLION
 
 
 def test_thinking_is_recorded_and_priced_once_inside_output(loop: Loop) -> None:
@@ -127,4 +128,4 @@ def test_thinking_is_recorded_and_priced_once_inside_output(loop: Loop) -> None:
     assert (draft.output_tokens, draft.thinking_tokens) == (500, 300)
     with Session(loop.engine) as session:
         spent = spend.spent_today(session, Prices(), now=loop.clock.dt())
-    assert spent == (1000 * Prices().input + 500 * Prices().output) / spend.MILLION
+    assert spent == (1000 * Prices().input + 500 * Prices().output) / pricing.MILLION

@@ -31,7 +31,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import create_app
-from bot.services import Services
 from core.knowledge import KnowledgeStore
 from core.models import Conversation, Draft, OutboxItem
 from core.settings import Settings
@@ -43,6 +42,7 @@ from workers.debounce import ReplyTimer
 from workers.llm import FakeComposer
 from workers.queue import make_queue
 from workers.replies import ReplyDeps
+from workers.services import Services
 from workers.worker import WingmanSimpleWorker
 
 ACCOUNT = 3

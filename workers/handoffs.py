@@ -12,21 +12,10 @@ from sqlmodel import Session
 
 from core.config import InboxConfig
 from core.models import Conversation, Handoff
+from core.vocabulary import HANDOFF_REASONS
 from workers import outbox
 
-REASONS = (
-    "customer_asked",
-    "upset",
-    "ready_to_pay",
-    "missing_knowledge",
-    "claude_failed",
-    "not_configured",
-    "rep_command",
-    "autonomy_off",
-    "spend_cap",
-    "send_failed",
-    "overdue",
-)
+REASONS = HANDOFF_REASONS
 
 
 def hand_off(

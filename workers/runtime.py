@@ -7,7 +7,6 @@ from functools import cache
 
 from sqlmodel import Session
 
-from bot.services import Services
 from chatwoot.client import ChatwootClient
 from core import logs
 from core.knowledge import KnowledgeStore
@@ -16,6 +15,7 @@ from workers import drafts, notify
 from workers.claude import ClaudeComposer
 from workers.debounce import ReplyTimer
 from workers.replies import ReplyDeps
+from workers.services import Services
 
 # Claude may take its whole 115 s budget; the lock and the job outlive it.
 LOCK_SECONDS = 180

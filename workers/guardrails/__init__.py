@@ -22,12 +22,13 @@ from decimal import Decimal
 from typing import Any
 
 from core.config import InboxConfig
+from core.vocabulary import GUARDRAIL_CHECKS
 from workers.guardrails.leaks import check_leaks, split_knowledge
 from workers.guardrails.links import check_links
 from workers.guardrails.prices import check_prices
 from workers.guardrails.text import normalise
 
-CHECKS = ("prices", "links", "length", "leaks")
+CHECKS = GUARDRAIL_CHECKS
 # A note line stays readable; the stored detail names the rest by count.
 _SHOWN_PROBLEMS = 3
 
