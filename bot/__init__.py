@@ -7,10 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from bot import cli, errors, health, webhook
-from bot.services import Services
 from core import logs
 from core.settings import Settings
+from workers.services import Services
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -22,6 +21,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     (``engine``, ``redis``, ``now``, ``config``); without it, settings come from ``.env``
     and the environment.
     """
+    # Imported here, as Flask's tutorial does: importing bot's modules (a test importing
+    # bot.export) doesn't build routes or load the CLI.
+    from bot import cli, errors, health, webhook
+
     test_config = test_config or {}
     settings: Settings = test_config.get("settings") or Settings.load()
     logs.configure(settings.log_level, settings.secrets())
