@@ -9,14 +9,15 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import Session
 
+from bot.commands.chatwoot import chatwoot_group
+from bot.commands.contact import contact_group
 from bot.export import export_command
-from bot.forget import contact_group
-from bot.importer import baseline, chatwoot_group
 from core.autonomy import set_inbox_autonomy
 from core.db import migrate, session_scope
 from core.settings import Autonomy
 from experiments import analytics, arms, promotion
 from experiments import report as report_text
+from tools.history_import import baseline
 from workers import deliveries
 from workers.dispatch import enqueue_delivery
 from workers.services import Services

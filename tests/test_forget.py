@@ -19,7 +19,7 @@ import sqlalchemy
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
-from bot.forget import SCRUBBED_BODY, Identity, concerns, contact_group, forget_contact
+from bot.commands.contact import contact_group
 from core.db import session_scope
 from core.models import (
     Arm,
@@ -42,6 +42,7 @@ from standins.chatwoot_state import Change
 from standins.chatwoot_state import Conversation as StandinConversation
 from tests.conftest import load_event, store_event
 from tests.test_import import BOT, BOT_SENDER, T0, USER, make_reader, run
+from tools.forget import SCRUBBED_BODY, Identity, concerns, forget_contact
 
 NAME, EMAIL, PHONE = "Zoë Quill", "zoe.quill@example.com", "+4915112345678"
 IDENTIFIER, IP, ADDRESS = "crm-zq-8841", "203.0.113.77", "12 Elm Street, Leeds"

@@ -19,7 +19,7 @@ import requests
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.importer import ImportStats, ProgressBar, baseline, chatwoot_group, import_history
+from bot.commands.chatwoot import ProgressBar, chatwoot_group
 from chatwoot import events
 from chatwoot.errors import ChatwootError
 from chatwoot.history import Backoff, HistoryClient, HistoryReader, RateLimiter
@@ -30,6 +30,7 @@ from standins.chatwoot import ChatwootStandin, serve
 from standins.chatwoot_state import Change
 from standins.chatwoot_state import Conversation as StandinConversation
 from tests.conftest import store_event
+from tools.history_import import ImportStats, baseline, import_history
 from workers import drafts
 from workers.history import turns
 

@@ -1,4 +1,4 @@
-"""Forgetting a contact on request: ``flask --app bot contact forget <id> --actor NAME``.
+"""Forgetting a contact on request (``flask --app bot contact forget <id> --actor NAME``).
 
 What goes, what stays:
 
@@ -33,13 +33,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import click
-from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
-from core.db import session_scope
 from core.models import (
     Contact,
     Conversation,
@@ -53,7 +49,6 @@ from core.models import (
 )
 from experiments.outcomes import DEFAULT_VALUE_ATTRIBUTE
 from workers.outbox import MESSAGES, UNSENT
-from workers.services import Services
 
 SCRUBBED_BODY = json.dumps({"scrubbed": True, "reason": "contact forgotten"})
 _FORGOTTEN = "contact forgotten"
@@ -342,33 +337,3 @@ def _is_number(value: Any) -> bool:
         return Decimal(value).is_finite()
     except InvalidOperation:
         return False
-
-
-# --- the command ------------------------------------------------------------------------
-
-
-@click.group("contact", cls=AppGroup)
-def contact_group() -> None:
-    """A contact's data in Wingman."""
-
-
-@contact_group.command("forget")
-@click.argument("contact_id", type=click.IntRange(min=1))
-@click.option("--actor", required=True, help="Who is asking for it (recorded).")
-def forget_command(contact_id: int, actor: str) -> None:
-    """Delete CONTACT_ID's messages and personal data from Wingman (Chatwoot's contact id).
-
-    Anonymous counts stay for analytics; a tombstone stops the history import from bringing
-    their earlier data back. Chatwoot itself is not touched.
-    """
-    if not actor.strip():
-        raise click.BadParameter("must name who is asking", param_hint="--actor")
-    services: Services = current_app.extensions["wingman"]
-    with session_scope(services.engine) as session:
-        done = forget_contact(session, contact_id, actor=actor.strip(), now=services.now())
-    click.echo(
-        f"contact {contact_id} forgotten (by {actor.strip()}): {done.messages_deleted} "
-        f"message(s) deleted; {done.conversations} conversation(s) and {done.drafts_blanked} "
-        f"draft(s) kept as anonymous counts; {done.deliveries_scrubbed} raw delivery "
-        "body(ies) scrubbed"
-    )

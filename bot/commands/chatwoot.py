@@ -1,0 +1,145 @@
+"""``flask --app bot chatwoot import``: the command around ``tools.history_import``, with
+its progress bar."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import TextIO
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from chatwoot.errors import ChatwootError
+from chatwoot.history import DEFAULT_PER_MINUTE, HistoryClient, HistoryReader, RateLimiter
+from core.settings import Settings
+from tools.history_import import ImportStats, import_history
+from workers.services import Services
+
+
+class ProgressBar:
+    """``[######------]  30/57 conversations, 1234 messages`` on stderr: redrawn in place
+    on a terminal, a line per page of conversations otherwise (logs stay readable)."""
+
+    def __init__(self, stream: TextIO, *, width: int = 30, in_place: bool | None = None) -> None:
+        self.stream, self.width = stream, width
+        self.in_place = stream.isatty() if in_place is None else in_place
+        self._last: ImportStats | None = None
+        self._printed = -1
+
+    def __call__(self, stats: ImportStats) -> None:
+        self._last = stats
+        if self.in_place:
+            self.stream.write("\r" + self._line(stats))
+            self.stream.flush()
+        elif stats.listed // 25 > self._printed:
+            self._printed = stats.listed // 25
+            self.stream.write(self._line(stats) + "\n")
+
+    def close(self) -> None:
+        if self._last is None:
+            return
+        self.stream.write(("\r" if self.in_place else "") + self._line(self._last) + "\n")
+        self.stream.flush()
+
+    def _line(self, stats: ImportStats) -> str:
+        total = max(stats.total, 1)
+        filled = self.width * min(stats.listed, total) // total
+        bar = "#" * filled + "-" * (self.width - filled)
+        return f"[{bar}] {stats.listed}/{stats.total} conversations, {stats.messages} messages"
+
+
+@click.group("chatwoot", cls=AppGroup)
+def chatwoot_group() -> None:
+    """Chatwoot history (needs an admin's CHATWOOT_USER_TOKEN)."""
+
+
+@chatwoot_group.command("import")
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
+    help="Import conversations active on or after this date (UTC), whole.",
+)
+@click.option("--inbox", "inbox_id", type=click.IntRange(min=1), help="Only this inbox.")
+@click.option(
+    "--per-minute",
+    type=click.IntRange(1, 3000),
+    default=DEFAULT_PER_MINUTE,
+    show_default=True,
+    help="Requests per minute; Chatwoot allows 3000 per IP, shared with the live bot.",
+)
+@click.option("--restart", is_flag=True, help="Ignore saved progress and fetch everything again.")
+@click.option(
+    "--account",
+    "account_id",
+    type=click.IntRange(min=1),
+    help="The Chatwoot account to import (default: the one in CHATWOOT_ACCOUNT_IDS).",
+)
+def import_command(
+    since: datetime, inbox_id: int | None, per_minute: int, restart: bool, account_id: int | None
+) -> None:
+    """Import conversations and messages from Chatwoot; run it again to continue."""
+    services: Services = current_app.extensions["wingman"]
+    client = _client(services.settings, account_id)
+    reader = HistoryReader(client, limiter=RateLimiter(per_minute))
+    bar = ProgressBar(sys.stderr)
+    try:
+        stats = import_history(
+            services.engine,
+            reader,
+            since=since.replace(tzinfo=UTC),
+            clock=services.now,
+            inbox_id=inbox_id,
+            restart=restart,
+            progress=bar,
+        )
+    except ChatwootError as exc:
+        raise click.ClickException(
+            f"{exc}\nEverything stored so far is kept: run the same command again to continue."
+        ) from None
+    finally:
+        bar.close()  # end the bar's line before any error message
+    click.echo(
+        f"imported {stats.messages} message(s) from {stats.fetched} conversation(s); "
+        f"{stats.unchanged} unchanged since the last import, {stats.older} last active "
+        f"before {since:%Y-%m-%d}, {stats.forgotten} of forgotten contacts skipped "
+        f"({reader.requests} requests)"
+    )
+
+
+def _client(settings: Settings, account_id: int | None) -> HistoryClient:
+    missing = [
+        name
+        for name, value in (
+            ("CHATWOOT_URL", settings.chatwoot_url),
+            ("CHATWOOT_USER_TOKEN", settings.chatwoot_user_token),
+        )
+        if not value
+    ]
+    if missing:
+        raise click.ClickException(
+            f"{', '.join(missing)} not set. Importing history needs an admin's access token "
+            "as CHATWOOT_USER_TOKEN (Chatwoot: Profile Settings → Access Token): a bot token "
+            "cannot list conversations or messages."
+        )
+    served = settings.chatwoot_account_ids
+    if account_id is None and len(served) == 1:
+        account_id = served[0]
+    if account_id is None:
+        raise click.ClickException(
+            "Which account? Pass --account ID (the number in your Chatwoot URLs, "
+            "/app/accounts/<id>/...), or set CHATWOOT_ACCOUNT_IDS to that one account."
+        )
+    if not settings.serves(account_id):
+        raise click.ClickException(
+            f"account {account_id} is not in CHATWOOT_ACCOUNT_IDS ({', '.join(map(str, served))})"
+        )
+    assert settings.chatwoot_url and settings.chatwoot_user_token
+    return HistoryClient(
+        settings.chatwoot_url,
+        account_id,
+        settings.chatwoot_user_token,
+        timeout=settings.chatwoot_timeout_seconds,
+    )
