@@ -147,7 +147,8 @@ def child(mode: str, out: str) -> None:
     from flask.cli import ScriptInfo
 
     from bot import create_app
-    from bot.export import Filters, export_command, message_query, reading, stream
+    from bot.commands.export import export_command
+    from tools.export import Filters, message_query, reading, stream
 
     started = time.perf_counter()
     if mode in ("export", "conversations"):

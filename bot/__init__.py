@@ -22,7 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     and the environment.
     """
     # Imported here, as Flask's tutorial does: importing bot's modules (a test importing
-    # bot.export) doesn't build routes or load the CLI.
+    # bot.commands.export) doesn't build routes or load the CLI.
     from bot import cli, errors, health, webhook
 
     test_config = test_config or {}

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from bot.commands.chatwoot import chatwoot_group
 from bot.commands.contact import contact_group
-from bot.export import export_command
+from bot.commands.export import export_command
 from core.autonomy import set_inbox_autonomy
 from core.db import migrate, session_scope
 from core.settings import Autonomy
