@@ -31,10 +31,10 @@ from core.models import Conversation, Draft, DraftMessage, Handoff
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
 from tests.conftest import engine_url, load_event
 from workers import runtime
+from workers.context import ReplyDeps
 from workers.debounce import ReplyTimer
 from workers.llm import FakeComposer
 from workers.queue import make_queue, make_queues
-from workers.replies import ReplyDeps
 from workers.worker import WingmanSimpleWorker
 
 T0 = datetime(2026, 6, 18, 9, 13, 58, tzinfo=UTC).timestamp()

@@ -38,10 +38,10 @@ from standins.chatwoot import ChatwootStandin, serve
 from standins.chatwoot_webhooks import Delivery
 from tests.conftest import engine_url
 from workers import jobs, runtime
+from workers.context import ReplyDeps
 from workers.debounce import ReplyTimer
 from workers.llm import FakeComposer
 from workers.queue import make_queue
-from workers.replies import ReplyDeps
 from workers.services import Services
 from workers.worker import WingmanSimpleWorker
 

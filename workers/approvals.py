@@ -11,7 +11,8 @@ from core.db import session_scope
 from core.models import Conversation, Draft
 from workers import drafts, handoffs, notes, notify, outbox, takeover
 from workers.commands import Command
-from workers.replies import ReplyDeps, deliver
+from workers.context import ReplyDeps
+from workers.outgoing import post
 from workers.text import join_bubbles, normalised_distance, split_bubbles
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def handle(
             "handoff", at=deps.now(), conversation=conversation_id, reason="rep_command"
         )
         deps.notify(body)
-    deliver(conversation_id, deps)
+    post(conversation_id, deps)
 
 
 def _bot(

@@ -11,9 +11,11 @@ from datetime import datetime
 from sqlmodel import Session
 
 from core.config import InboxConfig
+from core.db import session_scope
 from core.models import Conversation, Handoff
 from core.vocabulary import HANDOFF_REASONS
-from workers import outbox
+from workers import drafts, notes, notify, outbox
+from workers.context import ReplyDeps
 
 REASONS = HANDOFF_REASONS
 
@@ -74,3 +76,34 @@ def hand_off(
         now=now,
     )
     return True
+
+
+def hand_over(
+    conversation_id: int, deps: ReplyDeps, *, reason: str, key: str, why: str | None = None
+) -> None:
+    """Hand a conversation to humans. Without ``why`` (autonomy off) there is no note and no
+    assignment; with it, a note for the rep or on-duty agent and the inbox's assignment.
+    The caller posts what it queued (``outgoing.post``), which hands off in turn."""
+    with session_scope(deps.engine) as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            return
+        inbox = deps.config.inbox(conversation.inbox_id or 0)
+        note = None
+        if why is not None:
+            waiting = drafts.waiting_messages(session, conversation_id)
+            note = notes.handoff_note(why, None, waiting)
+            mention = notes.mention_for(conversation, inbox)
+            note = f"{mention} {note}" if mention else note
+        hand_off(
+            session,
+            conversation_id,
+            reason=reason,
+            key=key,
+            now=deps.now(),
+            inbox=inbox,
+            note=note,
+            assign=why is not None,
+        )
+        display_id = conversation.display_id
+    deps.notify(notify.notice("handoff", at=deps.now(), conversation=display_id, reason=reason))

@@ -16,7 +16,20 @@ from rq import get_current_job
 
 from core.db import session_scope
 from core.logs import Masker
-from workers import approvals, deliveries, drafts, notify, outbox, replies, runtime, sweeper
+from workers import (
+    approvals,
+    deliveries,
+    drafts,
+    handoffs,
+    notify,
+    outbox,
+    outgoing,
+    reminders,
+    replies,
+    runtime,
+    sweeper,
+    takeover,
+)
 from workers.deliveries import HandOff, HumanReplied, OwnEcho, RunCommand, Touch
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
 
@@ -87,17 +100,15 @@ def _act(action: deliveries.Action) -> None:
             redo=partial(enqueue_redo, message_id=action.message_id),
         )
     elif isinstance(action, HumanReplied):
-        replies.human_replied(action, runtime.reply_deps())
+        takeover.on_human_reply(action, runtime.reply_deps())
     elif isinstance(action, HandOff):
-        replies.hand_over(
-            action.conversation_id,
-            runtime.reply_deps(),
-            reason=action.reason,
-            key=action.key,
-            why=action.why,
+        deps = runtime.reply_deps()
+        handoffs.hand_over(
+            action.conversation_id, deps, reason=action.reason, key=action.key, why=action.why
         )
+        outgoing.post(action.conversation_id, deps)
     elif isinstance(action, OwnEcho):
-        replies.own_echo(action, runtime.reply_deps())
+        outgoing.settle_echo(action, runtime.reply_deps())
 
 
 def reply(conversation_id: int, timer: str | None = None) -> None:
@@ -172,12 +183,12 @@ def redo(conversation_id: int, hint: str, message_id: int) -> None:
                     content="↩️ Nothing to redo: no customer message is waiting for a reply.",
                     now=rt.now(),
                 )
-            replies.deliver(conversation_id, deps)
+            outgoing.post(conversation_id, deps)
 
 
 def deliver_outbox(conversation_id: int, attempt: int = 0) -> None:
     """Retry posting what Chatwoot refused transiently; keeps going until it is posted."""
-    replies.deliver(conversation_id, runtime.reply_deps(), attempt=attempt)
+    outgoing.post(conversation_id, runtime.reply_deps(), attempt=attempt)
 
 
 def retry_stuck_outbox() -> int:
@@ -189,7 +200,7 @@ def retry_stuck_outbox() -> int:
         )
     for conversation_id in stuck:
         log.warning("outbox of conversation %s still holds unsent items; retrying", conversation_id)
-        replies.deliver(conversation_id, deps)
+        outgoing.post(conversation_id, deps)
     return len(stuck)
 
 
@@ -222,13 +233,14 @@ def sweep_replies() -> int:
                 rescue.first_waiting.isoformat(),
             )
             minutes = int(settings.reply_sweep_max_age_seconds // 60)
-            replies.hand_over(
+            handoffs.hand_over(
                 rescue.conversation_id,
                 deps,
                 reason="overdue",
                 key=key,
                 why=f"Wingman could not answer within {minutes} minutes",
             )
+            outgoing.post(rescue.conversation_id, deps)
             rescued += 1
             continue
         log.warning(
@@ -258,11 +270,11 @@ def check_drafts() -> int:
                 now=now,
             )
         touched = {draft.conversation_id for draft in expired}
-        reminded = replies.remind(session, deps, interval=interval)
+        reminded = reminders.queue_due(session, deps, interval=interval)
     for _, body in reminded:
         deps.notify(body)
     for conversation_id in touched | {conversation_id for conversation_id, _ in reminded}:
-        replies.deliver(conversation_id, deps)
+        outgoing.post(conversation_id, deps)
     return len(expired)
 
 

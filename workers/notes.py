@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import quote
 
+from core.config import InboxConfig
+from core.models import Conversation
 from workers.commands import help_text
 from workers.text import join_bubbles
 
@@ -106,3 +108,13 @@ def unposted_draft_note(*, draft_id: int | None, error: str) -> str:
         f"⚠️ Wingman wrote draft D{draft_id} but Chatwoot refused to show it "
         f"({defang(error)}). Handed to the team: please answer the customer yourself."
     )
+
+
+def mention_for(conversation: Conversation, inbox: InboxConfig) -> str | None:
+    """Whom the draft note notifies: the assignee, else the inbox's on-duty agent."""
+    if conversation.assignee_type == "User" and conversation.assignee_id:
+        name = conversation.assignee_name or f"agent {conversation.assignee_id}"
+        return mention(conversation.assignee_id, name)
+    if inbox.on_duty_agent is not None:
+        return mention(inbox.on_duty_agent.id, inbox.on_duty_agent.name)
+    return None

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
+from sqlmodel import Session
+
 from core.config import InboxConfig
+from workers import drafts, notes, notify, outbox
+from workers.context import ReplyDeps
 from workers.notes import mention
 from workers.windows import Window
 
@@ -55,3 +60,43 @@ def reminder(
         who = f"[@{team.name}](mention://team/{team.id}/{quote(team.name, safe='')})"
     text = f"⏰ {who}: D{draft_id} has waited {minutes} min and nobody has approved it yet."
     return Reminder(stage, text)
+
+
+def queue_due(
+    session: Session, deps: ReplyDeps, *, interval: timedelta
+) -> list[tuple[int, dict[str, Any]]]:
+    """Queue due reminders for pending drafts: (conversation, notice) for each new one.
+
+    Each stage's note has its own outbox key, so a reminder is written (and noticed) once.
+    """
+    now = deps.now()
+    due: list[tuple[int, dict[str, Any]]] = []
+    for draft, conversation in drafts.pending_with_conversations(session):
+        assert draft.id is not None and conversation.id is not None
+        stage = due_stage(draft.ready_at or draft.created_at, now, interval)
+        if stage == 0:
+            continue
+        inbox = deps.config.inbox(conversation.inbox_id or 0)
+        channel_window = drafts.conversation_window(session, conversation, now)
+        if not may_remind_now(inbox, channel_window, now):
+            continue  # waits for the morning
+        note = reminder(
+            draft.id,
+            stage,
+            inbox=inbox,
+            rep=notes.mention_for(conversation, inbox),
+            waited=now - (draft.ready_at or draft.created_at),
+        )
+        key = f"draft:{draft.id}:remind:{stage}"
+        if outbox.exists(session, key):
+            continue
+        outbox.add(session, key=key, conversation_id=conversation.id, content=note.text, now=now)
+        body = notify.notice(
+            "reminder",
+            at=now,
+            conversation=conversation.display_id,
+            draft=f"D{draft.id}",
+            stage=stage,
+        )
+        due.append((conversation.id, body))
+    return due

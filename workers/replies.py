@@ -8,26 +8,22 @@ Claude thinks.
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from time import perf_counter, sleep
+from time import perf_counter
 from typing import Any, cast
 
-from sqlalchemy import func
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from core.autonomy import inbox_autonomy
-from core.config import ConfigStore, InboxConfig
+from core.config import InboxConfig
 from core.db import session_scope
-from core.knowledge import KnowledgeStore
-from core.models import Conversation, Draft, Handoff, Message, OutboxItem
-from core.settings import Autonomy, Prices
+from core.models import Conversation, Draft, Message
+from core.settings import Autonomy
 from experiments import enrolment
 from workers import (
+    autopilot,
     drafts,
     guardrails,
     handoffs,
@@ -35,46 +31,15 @@ from workers import (
     notes,
     notify,
     outbox,
-    posting,
-    reminders,
+    outgoing,
     spend,
-    takeover,
-    undelivered,
 )
-from workers.deliveries import HumanReplied, OwnEcho
+from workers.context import ReplyDeps
 from workers.gate import bot_may_act, effective_autonomy
-from workers.llm import CacheTTL, Composer, ComposerError, Prompt, Reply, Turn, Usage
+from workers.llm import CacheTTL, ComposerError, Prompt, Reply, Turn, Usage
 from workers.playbook import arm_text, knowledge_text, system_text
-from workers.text import join_bubbles
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ReplyDeps:
-    """What drafting needs; the job builds the real ones, tests pass fakes."""
-
-    engine: Engine
-    config: ConfigStore
-    knowledge: KnowledgeStore
-    composer: Composer | None
-    chatwoot: outbox.Poster | None
-    now: Callable[[], datetime]
-    cache_ttl: str = "1h"
-    takeover_distance: float = 0.3
-    # Called with (conversation id, attempt) when Chatwoot failed transiently and posting
-    # must be retried later; the job wires it to a delayed RQ job.
-    retry_later: Callable[[int, int], None] = lambda _conversation_id, _attempt: None
-    # Autopilot's pause before each bubble (a person typing); tests pass a recorder.
-    pause: Callable[[float], None] = sleep
-    prices: Prices = field(default_factory=Prices)
-    # Arm assignment's randomness, injected (tests pass a seeded Random).
-    rng: random.Random = field(default_factory=random.SystemRandom)
-    daily_cap: Decimal | None = None
-    # Sends a notice to NOTIFY_WEBHOOK_URL (through its own retried job).
-    notify: Callable[[dict[str, Any]], None] = lambda _notice: None
-    # Whether Wingman acts in a Chatwoot account (CHATWOOT_ACCOUNT_IDS).
-    serves: Callable[[int], bool] = lambda _account: True
 
 
 @dataclass(frozen=True)
@@ -126,13 +91,13 @@ def draft_reply(
         )
         return covered_up_to
     outcome: dict[str, Any] | None
-    over_cap = _over_daily_cap(deps)
+    over_cap = spend.over_daily_cap(deps)
     if deps.composer is None:
         reason = "Claude is not configured (ANTHROPIC_API_KEY is unset)"
         outcome = _fail(conversation_id, work, deps, reason, category="not_configured")
     elif over_cap is not None:
         outcome = _fail(conversation_id, work, deps, over_cap, category="spend_cap")
-        _notify_spend_cap_once(deps, over_cap)
+        spend.notify_cap_once(deps, over_cap)
     else:
         asked = perf_counter()
         try:
@@ -149,55 +114,8 @@ def draft_reply(
             outcome = _store_draft(conversation_id, work, reply, deps, hint=hint)
     if outcome is not None:
         deps.notify(outcome)  # after the commit: a notice never reports a rolled-back draft
-    deliver(conversation_id, deps)
+    outgoing.post(conversation_id, deps)
     return covered_up_to
-
-
-def deliver(conversation_id: int, deps: ReplyDeps, *, attempt: int = 0) -> None:
-    """Post what the outbox holds for the conversation; schedule a retry if Chatwoot fails.
-
-    Chatwoot failures don't count against Claude's budget: the outbox keeps retrying. A
-    public post refused for good hands the conversation to a human, whose note then goes
-    out in the same call.
-    """
-    if deps.chatwoot is None:
-        return
-    for _ in range(2):
-        try:
-            posting.deliver_pending(
-                deps.engine, conversation_id, deps.chatwoot, now=deps.now, pause=deps.pause
-            )
-        except outbox.RetryLater:
-            deps.retry_later(conversation_id, attempt)
-            return
-        with session_scope(deps.engine) as session:
-            drafts.record_sent(session, conversation_id)
-            if not _hand_off_refused(session, conversation_id, deps):
-                return
-
-
-def _hand_off_refused(session: Session, conversation_id: int, deps: ReplyDeps) -> bool:
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        return False
-    inbox = deps.config.inbox(conversation.inbox_id or 0)
-    return undelivered.hand_off_refused(
-        session,
-        conversation_id,
-        now=deps.now(),
-        inbox=inbox,
-        mention=mention_for(conversation, inbox),
-    )
-
-
-def mention_for(conversation: Conversation, inbox: InboxConfig) -> str | None:
-    """Whom the draft note notifies: the assignee, else the inbox's on-duty agent."""
-    if conversation.assignee_type == "User" and conversation.assignee_id:
-        name = conversation.assignee_name or f"agent {conversation.assignee_id}"
-        return notes.mention(conversation.assignee_id, name)
-    if inbox.on_duty_agent is not None:
-        return notes.mention(inbox.on_duty_agent.id, inbox.on_duty_agent.name)
-    return None
 
 
 def _gather(
@@ -263,7 +181,7 @@ def _gather(
         inbox,
         waiting,
         prompt,
-        mention_for(conversation, inbox),
+        notes.mention_for(conversation, inbox),
         knowledge=knowledge.text,
         autonomy=autonomy,
         window_open=channel_window.open,
@@ -347,7 +265,15 @@ def _store_draft(
         draft.guardrails = checks.to_json()
         drafts.cover(session, draft, covered)
         if work.autonomy is Autonomy.AUTOPILOT and checks.passed and work.window_open:
-            _send_on_autopilot(session, conversation_id, draft, work, reply, now=now)
+            autopilot.send(
+                session,
+                conversation_id,
+                draft,
+                reply,
+                inbox=work.inbox,
+                waiting=work.waiting,
+                now=now,
+            )
             return _notice(
                 "draft", work, now, draft=draft.id, bubbles=list(draft.bubbles), autopilot=True
             )
@@ -375,68 +301,6 @@ def _store_draft(
         return _notice("draft", work, now, draft=draft.id, bubbles=list(draft.bubbles))
 
 
-# The model's handoff suggestions, as the handoff reasons the bot records itself.
-AUTOPILOT_HANDOFFS = {
-    "upset": "upset",
-    "ready_to_pay": "ready_to_pay",
-    "missing_knowledge": "missing_knowledge",
-}
-
-
-def _send_on_autopilot(
-    session: Session,
-    conversation_id: int,
-    draft: Draft,
-    work: _Work,
-    reply: Reply,
-    *,
-    now: datetime,
-) -> None:
-    """Send the bubbles as public messages, marked as automated; hand off if the model says so.
-
-    Only called once every guardrail passed and the channel window is open.
-    """
-    assert draft.id is not None
-    bubbles = list(draft.bubbles)
-    if not _has_autopilot_history(session, conversation_id):
-        # Some channels and laws require automated messages to say so; once per conversation.
-        bubbles[0] = f"{bubbles[0]} {work.inbox.disclosure}"
-    drafts.retire(session, draft, "sent", now=now)
-    draft.sent_text, draft.edit_distance, draft.sent_at = join_bubbles(bubbles), 0.0, None
-    for position, bubble in enumerate(bubbles):
-        outbox.add(
-            session,
-            key=f"draft:{draft.id}:bubble:{position}",
-            conversation_id=conversation_id,
-            draft_id=draft.id,
-            content=bubble,
-            private=False,
-            action="autoreply",
-            position=position,
-            now=now,
-        )
-    if reply.handoff is not None and reply.handoff.reason in AUTOPILOT_HANDOFFS:
-        handoffs.hand_off(
-            session,
-            conversation_id,
-            reason=AUTOPILOT_HANDOFFS[reply.handoff.reason],
-            key=f"draft:{draft.id}:handoff",
-            now=now,
-            inbox=work.inbox,
-            note=notes.handoff_note(
-                notes.HANDOFF_LABELS[reply.handoff.reason], reply.handoff.note, work.waiting
-            ),
-            draft_id=draft.id,
-        )
-
-
-def _has_autopilot_history(session: Session, conversation_id: int) -> bool:
-    query = select(OutboxItem.id).where(
-        OutboxItem.conversation_id == conversation_id, OutboxItem.action == "autoreply"
-    )
-    return session.exec(query).first() is not None
-
-
 def _notice(kind: str, work: _Work, now: datetime, **fields: Any) -> dict[str, Any]:
     draft = fields.pop("draft", None)
     if draft is not None:
@@ -444,32 +308,6 @@ def _notice(kind: str, work: _Work, now: datetime, **fields: Any) -> dict[str, A
     return notify.notice(
         kind, at=now, conversation=work.display_id, inbox=work.inbox.inbox_id, **fields
     )
-
-
-def _over_daily_cap(deps: ReplyDeps) -> str | None:
-    """Why no new Claude call may be made today, or None."""
-    if deps.daily_cap is None:
-        return None
-    with Session(deps.engine) as session:
-        spent = spend.spent_today(session, deps.prices, now=deps.now())
-    if spent < deps.daily_cap:
-        return None
-    return f"today's Claude spend (${spent:.2f}) reached the daily cap of ${deps.daily_cap}"
-
-
-def _notify_spend_cap_once(deps: ReplyDeps, reason: str) -> None:
-    """The operator hears about the cap on its first handoff of the (UTC) day only."""
-    now = deps.now()
-    midnight = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
-    with Session(deps.engine) as session:
-        today = session.exec(
-            select(func.count())
-            .select_from(Handoff)
-            .where(Handoff.reason == "spend_cap", col(Handoff.created_at) >= midnight)
-        ).one()
-    if today == 1:
-        log.error("Claude calls stopped: %s; conversations go to the team", reason)
-        deps.notify(notify.notice("spend_cap", at=now, detail=reason))
 
 
 def _fail(
@@ -524,113 +362,3 @@ def _usage_columns(usage: Usage) -> dict[str, Any]:
         "latency_ms": usage.latency_ms,
         "request_id": usage.request_id,
     }
-
-
-def remind(
-    session: Session, deps: ReplyDeps, *, interval: timedelta
-) -> list[tuple[int, dict[str, Any]]]:
-    """Queue due reminders for pending drafts: (conversation, notice) for each new one.
-
-    Each stage's note has its own outbox key, so a reminder is written (and noticed) once.
-    """
-    now = deps.now()
-    due: list[tuple[int, dict[str, Any]]] = []
-    for draft, conversation in drafts.pending_with_conversations(session):
-        assert draft.id is not None and conversation.id is not None
-        stage = reminders.due_stage(draft.ready_at or draft.created_at, now, interval)
-        if stage == 0:
-            continue
-        inbox = deps.config.inbox(conversation.inbox_id or 0)
-        channel_window = drafts.conversation_window(session, conversation, now)
-        if not reminders.may_remind_now(inbox, channel_window, now):
-            continue  # waits for the morning
-        note = reminders.reminder(
-            draft.id,
-            stage,
-            inbox=inbox,
-            rep=mention_for(conversation, inbox),
-            waited=now - (draft.ready_at or draft.created_at),
-        )
-        key = f"draft:{draft.id}:remind:{stage}"
-        if outbox.exists(session, key):
-            continue
-        outbox.add(session, key=key, conversation_id=conversation.id, content=note.text, now=now)
-        body = notify.notice(
-            "reminder",
-            at=now,
-            conversation=conversation.display_id,
-            draft=f"D{draft.id}",
-            stage=stage,
-        )
-        due.append((conversation.id, body))
-    return due
-
-
-def human_replied(action: HumanReplied, deps: ReplyDeps) -> None:
-    """A human answered publicly: count a copied draft as sent, or let the human take over."""
-    with session_scope(deps.engine) as session:
-        outcome = takeover.human_replied(
-            session,
-            action.conversation_id,
-            message_id=action.message_id,
-            text=action.text,
-            user_id=action.user_id,
-            now=deps.now(),
-            threshold=deps.takeover_distance,
-        )
-    log.info("conversation %s: a human replied (%s)", action.conversation_id, outcome)
-    deliver(action.conversation_id, deps)
-
-
-def own_echo(action: OwnEcho, deps: ReplyDeps) -> None:
-    """Chatwoot echoed one of Wingman's messages: settle its outbox item if still open, and
-    hand the conversation over if the channel refused it."""
-    with session_scope(deps.engine) as session:
-        changed = outbox.settle_echo(
-            session,
-            conversation_id=action.conversation_id,
-            message_id=action.message_id,
-            key=action.key,
-            now=deps.now(),
-        )
-        if action.channel_error is not None:
-            refused = outbox.channel_refused(
-                session,
-                conversation_id=action.conversation_id,
-                key=action.key,
-                error=action.channel_error,
-            )
-            changed = changed or (refused.key if refused else None)
-    if changed is not None:
-        deliver(action.conversation_id, deps)
-
-
-def hand_over(
-    conversation_id: int, deps: ReplyDeps, *, reason: str, key: str, why: str | None = None
-) -> None:
-    """Hand a conversation to humans. Without ``why`` (autonomy off) there is no note and no
-    assignment; with it, a note for the rep or on-duty agent and the inbox's assignment."""
-    with session_scope(deps.engine) as session:
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is None:
-            return
-        inbox = deps.config.inbox(conversation.inbox_id or 0)
-        note = None
-        if why is not None:
-            waiting = drafts.waiting_messages(session, conversation_id)
-            note = notes.handoff_note(why, None, waiting)
-            mention = mention_for(conversation, inbox)
-            note = f"{mention} {note}" if mention else note
-        handoffs.hand_off(
-            session,
-            conversation_id,
-            reason=reason,
-            key=key,
-            now=deps.now(),
-            inbox=inbox,
-            note=note,
-            assign=why is not None,
-        )
-        display_id = conversation.display_id
-    deps.notify(notify.notice("handoff", at=deps.now(), conversation=display_id, reason=reason))
-    deliver(conversation_id, deps)

@@ -13,8 +13,8 @@ from core.knowledge import KnowledgeStore
 from core.settings import Settings
 from workers import drafts, notify
 from workers.claude import ClaudeComposer
+from workers.context import ReplyDeps
 from workers.debounce import ReplyTimer
-from workers.replies import ReplyDeps
 from workers.services import Services
 
 # Claude may take its whole 115 s budget; the lock and the job outlive it.

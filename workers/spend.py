@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from core.models import Draft
+from core.models import Draft, Handoff
 from core.pricing import cost
 from core.settings import Prices
+from workers import notify
+from workers.context import ReplyDeps
+
+log = logging.getLogger(__name__)
 
 
 def spent_today(session: Session, prices: Prices, *, now: datetime) -> Decimal:
@@ -33,3 +38,29 @@ def spent_today(session: Session, prices: Prices, *, now: datetime) -> Decimal:
         cache_write_1h_tokens=int(totals[3]),
         cache_read_input_tokens=int(totals[4]),
     )
+
+
+def over_daily_cap(deps: ReplyDeps) -> str | None:
+    """Why no new Claude call may be made today, or None."""
+    if deps.daily_cap is None:
+        return None
+    with Session(deps.engine) as session:
+        spent = spent_today(session, deps.prices, now=deps.now())
+    if spent < deps.daily_cap:
+        return None
+    return f"today's Claude spend (${spent:.2f}) reached the daily cap of ${deps.daily_cap}"
+
+
+def notify_cap_once(deps: ReplyDeps, reason: str) -> None:
+    """The operator hears about the cap on its first handoff of the (UTC) day only."""
+    now = deps.now()
+    midnight = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
+    with Session(deps.engine) as session:
+        today = session.execute(
+            select(func.count())
+            .select_from(Handoff)
+            .where(col(Handoff.reason) == "spend_cap", col(Handoff.created_at) >= midnight)
+        ).scalar_one()
+    if today == 1:
+        log.error("Claude calls stopped: %s; conversations go to the team", reason)
+        deps.notify(notify.notice("spend_cap", at=now, detail=reason))

@@ -12,8 +12,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from core.db import session_scope
 from core.models import Conversation, Draft
-from workers import drafts, outbox
+from workers import drafts, outbox, outgoing
+from workers.context import ReplyDeps
+from workers.deliveries import HumanReplied
 from workers.text import join_bubbles, normalised_distance
 
 log = logging.getLogger(__name__)
@@ -96,3 +99,19 @@ def _continues_a_copy(
         .order_by(col(Draft.decided_at).desc())
     ).first()
     return recent is not None and closeness(recent, text) < threshold
+
+
+def on_human_reply(action: HumanReplied, deps: ReplyDeps) -> None:
+    """A human answered publicly: count a copied draft as sent, or let the human take over."""
+    with session_scope(deps.engine) as session:
+        outcome = human_replied(
+            session,
+            action.conversation_id,
+            message_id=action.message_id,
+            text=action.text,
+            user_id=action.user_id,
+            now=deps.now(),
+            threshold=deps.takeover_distance,
+        )
+    log.info("conversation %s: a human replied (%s)", action.conversation_id, outcome)
+    outgoing.post(action.conversation_id, deps)
