@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeGuard, get_args
 
+from integration.errors import IntegrationError
+
 Role = Literal["user", "assistant"]
 CacheTTL = Literal["5m", "1h"]
 HandoffReason = Literal["asks_for_human", "upset", "ready_to_pay", "missing_knowledge"]
@@ -61,13 +63,12 @@ REPLY_SCHEMA: dict[str, Any] = {
 }
 
 
-class ComposerError(Exception):
+class ComposerError(IntegrationError):
     """Composing a reply failed.
 
-    ``transient`` failures (timeouts, overload, rate limits) are worth retrying later; on
-    permanent ones (a rejected request, a refusal, a reply cut short, an empty reply) the job
-    hands off instead. ``usage`` is set when Claude answered but the answer can't be used:
-    Anthropic bills those tokens all the same, so the spend must count them.
+    Transient: timeouts, overload, rate limits. Permanent: a rejected request, a refusal, a
+    reply cut short, an empty reply. ``usage`` is set when Claude answered but the answer
+    can't be used: Anthropic bills those tokens all the same, so the spend must count them.
     """
 
     def __init__(
@@ -78,9 +79,7 @@ class ComposerError(Exception):
         status: int | None = None,
         usage: Usage | None = None,
     ) -> None:
-        super().__init__(message)
-        self.transient = transient
-        self.status = status
+        super().__init__(message, transient=transient, status=status)
         self.usage = usage
 
 

@@ -1,0 +1,1 @@
+"""What every edge to an outside service (Chatwoot, Claude) shares: the error base."""
