@@ -29,6 +29,7 @@ from chatwoot.client import ChatwootClient
 from core.knowledge import KnowledgeStore
 from core.models import Conversation, Draft, DraftMessage, Handoff
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
+from tests.clock import FakeClock
 from tests.conftest import engine_url, load_event
 from workers import runtime
 from workers.context import ReplyDeps
@@ -41,22 +42,11 @@ T0 = datetime(2026, 6, 18, 9, 13, 58, tzinfo=UTC).timestamp()
 DEBOUNCE, MAX_WAIT = 30.0, 120.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def dt(self) -> datetime:
-        return datetime.fromtimestamp(self.t, UTC)
-
-
 class Loop:
     """The running system, driven by hand."""
 
     def __init__(
-        self, client: Any, queue: Queue, engine: Engine, fake: FakeChatwoot, clock: Clock
+        self, client: Any, queue: Queue, engine: Engine, fake: FakeChatwoot, clock: FakeClock
     ) -> None:
         self.client, self.queue, self.engine, self.fake = client, queue, engine, fake
         self.clock = clock
@@ -81,7 +71,7 @@ class Loop:
 
         ``chatwoot_skew`` sets Chatwoot's own timestamp apart from Wingman's clock.
         """
-        self.clock.t = max(self.clock.t, at)
+        self.clock.now = max(self.clock.now, at)
         payload = copy.deepcopy(load_event("message_created_incoming"))
         payload["id"] = next(self._ids)
         payload["content"] = text
@@ -137,7 +127,7 @@ class Loop:
     def run(self, at: float | None = None) -> None:
         """Let time reach ``at``, then run everything that is due, twice over."""
         if at is not None:
-            self.clock.t = at
+            self.clock.now = at
         for _ in range(2):
             self.scheduler.enqueue_scheduled_jobs()
             self.worker.work(burst=True)
@@ -177,7 +167,7 @@ def loop(
     queue = make_queue(redis_conn)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         fake = FakeChatwoot(mock)
-        clock = Clock()
+        clock = FakeClock(T0)
         loop = Loop(make_app(now=clock.dt).test_client(), queue, engine, fake, clock)
         loop.config_file = config_file
         timer = ReplyTimer(

@@ -276,7 +276,7 @@ class SimComposer:
 
     def compose(self, prompt: Prompt) -> Reply:
         customer = self.sim.customer_of(prompt)
-        self.calls.append((self.sim.world.clock.t, customer))
+        self.calls.append((self.sim.world.clock.now, customer))
         outcome = self.next.pop(0) if self.next else "ok"
         if outcome == "slow" and customer is not None:
             self.sim.mid_compose(customer)
@@ -398,7 +398,7 @@ class Sim:
         world.standin.reset()
         world.standin.on_publish = None
         self.claude_control("reset")
-        world.clock.t = START_OF_RUN
+        world.clock.now = START_OF_RUN
         world.configure("".join(CONFIG.format(inbox=i, name=NAMES[i]) for i in INBOXES))
         self.session.crash = None
         self.composer.next.clear()
@@ -415,7 +415,7 @@ class Sim:
         self.redos = 0
         self.crashes = 0
         self.autonomy_log: dict[int, list[tuple[float, Autonomy]]] = {
-            i: [(world.clock.t, Autonomy.DRAFT)] for i in INBOXES
+            i: [(world.clock.now, Autonomy.DRAFT)] for i in INBOXES
         }
         self.job_errors: list[str] = []
 
@@ -461,7 +461,7 @@ class Sim:
             body["conversation_id"] = customer.conversation
         answer = self.world.control("customer_message", **body)
         customer.conversation = int(answer["conversation_id"])
-        self.said.append((self.world.clock.t, index))
+        self.said.append((self.world.clock.now, index))
 
     def _step_deliver(self, seed: int) -> None:
         rng = random.Random(seed)
@@ -512,14 +512,14 @@ class Sim:
         runs when it is due and the periodic jobs every minute, as they would live; past
         ``TICKING`` (when every timer of Wingman's has played out) time jumps to the end.
         Without them (an outage), time just jumps."""
-        start = self.world.clock.t
+        start = self.world.clock.now
         target = start + seconds
         if not clock_running:
             self._move_clock(target)
             return
         next_tick, ticking_until = start + 60, start + min(seconds, TICKING)
-        while self.world.clock.t < target:
-            now = self.world.clock.t
+        while self.world.clock.now < target:
+            now = self.world.clock.now
             due = self._next_due()
             candidates = [target]
             if due is not None:
@@ -543,8 +543,8 @@ class Sim:
 
     def _move_clock(self, t: float) -> None:
         """Move the clock, and Redis's own expiry with it (Redis counts real milliseconds)."""
-        elapsed_ms = int((t - self.world.clock.t) * 1000)
-        self.world.clock.t = t
+        elapsed_ms = int((t - self.world.clock.now) * 1000)
+        self.world.clock.now = t
         redis = self.world.queue.connection
         for key in redis.scan_iter("wingman:*"):
             ttl = redis.pttl(key)
@@ -606,7 +606,7 @@ class Sim:
                 "resolved",
                 snoozed_until=None,
                 by_bot=False,
-                now=self.world.clock.t,
+                now=self.world.clock.now,
             )
             standin.publish(changes)
 
@@ -659,7 +659,7 @@ class Sim:
                 config=world.services.config,
             )
             session.commit()
-        self.autonomy_log[inbox].append((world.clock.t, autonomy))
+        self.autonomy_log[inbox].append((world.clock.now, autonomy))
 
     def _step_echo_early(self, on: bool) -> None:
         self.world.standin.on_publish = self._deliver_early if on else None

@@ -41,7 +41,7 @@ def unassigned(loop: Loop, text: str, at: float) -> None:
     payload["id"] = 960_000 + int(at - T0)
     payload["content"] = text
     payload["conversation"]["updated_at"] = at
-    loop.clock.t = at
+    loop.clock.now = at
     loop.deliver(payload)
 
 

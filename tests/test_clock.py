@@ -14,6 +14,7 @@ import pytest
 from redis import Redis
 
 from core.settings import Settings
+from tests.clock import FakeClock
 from workers.clock import (
     CLAIM_SLACK_SECONDS,
     MAX_SLEEP_SECONDS,
@@ -131,21 +132,15 @@ def test_a_failed_enqueue_gives_the_period_back(redis_conn: Redis) -> None:
     assert redis_conn.get(claim_key(bad.name, period(1_700_000_000.0, 60))) is None
 
 
-class FakeTime:
-    """A clock that only moves when the loop sleeps, and ends the loop at ``end``."""
+class StoppingClock(FakeClock):
+    """A fake clock that ends the clock loop once its sleeps reach ``end``."""
 
     def __init__(self, start: float, end: float, stop: threading.Event) -> None:
-        self.now = start
-        self.end = end
-        self.stop = stop
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
+        super().__init__(start)
+        self.end, self.stop = end, stop
 
     def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+        super().sleep(seconds)
         if self.now >= self.end:
             self.stop.set()
 
@@ -155,7 +150,7 @@ def test_run_ticks_at_each_period_boundary(redis_conn: Redis) -> None:
     slow = Periodic("slow", "tests.jobs.slow", 0.5)
     stop = threading.Event()
     # Binary-exact times, so each sleep lands exactly on a boundary.
-    fake = FakeTime(start=1000.125, end=1002.0, stop=stop)
+    fake = StoppingClock(start=1000.125, end=1002.0, stop=stop)
 
     run(
         redis_conn,
@@ -176,7 +171,7 @@ def test_run_ticks_at_each_period_boundary(redis_conn: Redis) -> None:
 
 def test_run_sleeps_at_most_the_cap_between_ticks(redis_conn: Redis) -> None:
     stop = threading.Event()
-    fake = FakeTime(start=1_699_999_200.0, end=1_699_999_205.0, stop=stop)
+    fake = StoppingClock(start=1_699_999_200.0, end=1_699_999_205.0, stop=stop)
 
     run(redis_conn, make_queue(redis_conn), [PRUNE], stop=stop, clock=fake.clock, sleep=fake.sleep)
 

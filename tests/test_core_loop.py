@@ -86,7 +86,7 @@ def test_max_wait_stops_endless_postponement(loop: Loop) -> None:
         if loop.composer.prompts:
             break
     assert len(loop.composer.prompts) == 1
-    assert T0 + MAX_WAIT <= loop.clock.t < T0 + MAX_WAIT + 20
+    assert T0 + MAX_WAIT <= loop.clock.now < T0 + MAX_WAIT + 20
 
 
 def draft_ready(loop: Loop, *bubbles: str) -> Draft:
@@ -225,7 +225,7 @@ def test_a_returning_customer_brings_their_earlier_conversation_as_context(loop:
     later = copy.deepcopy(load_event("message_created_incoming"))  # weeks later, a new one
     later.update(id=990_501, content="Hi again, do you have the 3P in stock?")
     later["conversation"]["id"] = 1600
-    loop.clock.t = T0 + 30 * 86400
+    loop.clock.now = T0 + 30 * 86400
     loop.deliver(later)
     loop.run(at=T0 + 30 * 86400 + DEBOUNCE + 1)
     first_turn = loop.composer.prompts[1].history[0]

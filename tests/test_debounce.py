@@ -22,6 +22,7 @@ from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
+from tests.clock import FakeClock
 from workers.debounce import Decision, Reason, ReplyTimer, decide
 from workers.queue import make_queue
 from workers.worker import QuickRQScheduler, WingmanSimpleWorker
@@ -37,14 +38,6 @@ NOW_KEY = "test:debounce:now"
 RUNS_KEY = "test:debounce:runs"
 
 
-class FakeClock:
-    def __init__(self, now: float = EPOCH) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def queue(redis_conn: Redis) -> Queue:
     return make_queue(redis_conn)
@@ -52,7 +45,7 @@ def queue(redis_conn: Redis) -> Queue:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(EPOCH)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def conversation_of_the_same_contact(loop: Loop, display_id: int, text: str, at:
     payload["id"] = 970_000 + display_id
     payload["content"] = text
     payload["conversation"]["id"] = display_id
-    loop.clock.t = at
+    loop.clock.now = at
     loop.deliver(payload)
 
 
@@ -89,7 +89,7 @@ def test_an_arm_in_draft_keeps_an_autopilot_inbox_to_drafts(loop: Loop) -> None:
     with_experiment(loop, autonomy="autopilot")
     loop.composer.add(Reply(bubbles=["Yes, it fits two."]))
     payload = copy.deepcopy(load_event("message_created_incoming"))  # nobody assigned
-    loop.clock.t = T0
+    loop.clock.now = T0
     loop.deliver(payload)
     loop.run(at=T0 + DEBOUNCE + 1)
     assert loop.fake.public() == []
@@ -159,7 +159,7 @@ def test_promotion_and_demotion_take_effect_on_the_next_reply(loop: Loop) -> Non
     def customer(text: str, at: float, message_id: int) -> None:
         payload = copy.deepcopy(load_event("message_created_incoming"))  # nobody assigned
         payload.update(id=message_id, content=text)
-        loop.clock.t = at
+        loop.clock.now = at
         loop.deliver(payload)
         loop.run(at=at + DEBOUNCE + 1)
 

@@ -28,7 +28,7 @@ def bot_echo(loop: Loop, content: str, *, at: float) -> None:
     payload["id"] = int(loop.fake.posted[-1]["id"])
     payload["content"] = content
     payload["created_at"] = datetime.fromtimestamp(at, UTC).isoformat()
-    loop.clock.t = max(loop.clock.t, at)
+    loop.clock.now = max(loop.clock.now, at)
     loop.deliver(payload)
 
 
@@ -39,7 +39,7 @@ def test_a_question_asked_while_a_draft_waits_gets_its_own_draft_after_send(loop
     loop.run(at=T0 + DEBOUNCE + 1)
     [d1] = loop.drafts()
     second = loop.customer_says("And what's the return window?", at=T0 + 40)
-    loop.clock.t = T0 + 45  # the rep approves within the new quiet period
+    loop.clock.now = T0 + 45  # the rep approves within the new quiet period
     loop.rep_types("/send")
     loop.run()
     assert loop.fake.public() == ["Yes, two standard pads fit."]
@@ -58,12 +58,12 @@ def test_the_sweeper_rescues_a_question_left_behind_by_an_echo(loop: Loop, redis
     loop.customer_says("Does the Trail Tent 2P fit two?", at=T0)
     loop.run(at=T0 + DEBOUNCE + 1)
     loop.customer_says("And what's the return window?", at=T0 + 40)
-    loop.clock.t = T0 + 45
+    loop.clock.now = T0 + 45
     loop.rep_types("/send")
     loop.run()
     bot_echo(loop, "Yes, two standard pads fit.", at=T0 + 46)
     redis_conn.flushdb()  # the second question's timer is lost
-    loop.clock.t = T0 + 40 + MAX_WAIT + 1
+    loop.clock.now = T0 + 40 + MAX_WAIT + 1
     assert jobs.sweep_replies() == 1
 
 
@@ -108,5 +108,5 @@ def test_a_humans_reply_answers_what_it_follows(loop: Loop, from_phone: bool) ->
     loop.human_says("Daniel here: yes, it does!", from_phone=from_phone)
     loop.run(at=T0 + DEBOUNCE + 1)
     assert loop.composer.prompts == []
-    loop.clock.t = T0 + MAX_WAIT + 1
+    loop.clock.now = T0 + MAX_WAIT + 1
     assert jobs.sweep_replies() == 0

@@ -29,6 +29,7 @@ from standins import chatwoot_shapes as shapes
 from standins.chatwoot import ChatwootStandin, serve
 from standins.chatwoot_state import Change
 from standins.chatwoot_state import Conversation as StandinConversation
+from tests.clock import FakeClock
 from tests.conftest import store_event
 from tools.history_import import ImportStats, baseline, import_history
 from workers import drafts
@@ -45,23 +46,10 @@ BOT_SENDER = ("AgentBot", 7)
 # --- the stand-in and a reader on fake time ------------------------------------------------
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 class Recording(requests.Session):
     """Records every request the reader sends: (fake time, path, params)."""
 
-    def __init__(self, time: FakeTime) -> None:
+    def __init__(self, time: FakeClock) -> None:
         super().__init__()
         self.time = time
         self.calls: list[tuple[float, str, dict[str, Any]]] = []
@@ -92,8 +80,8 @@ def standin() -> Iterator[ChatwootStandin]:
 
 def make_reader(
     server: ChatwootStandin, *, per_minute: int = 2400
-) -> tuple[HistoryReader, Recording, FakeTime]:
-    time = FakeTime()
+) -> tuple[HistoryReader, Recording, FakeClock]:
+    time = FakeClock()
     session = Recording(time)
     client = HistoryClient(server.url, ACCOUNT, USER, session=session)
     limiter = RateLimiter(per_minute, clock=time.clock, sleep=time.sleep)
@@ -421,7 +409,7 @@ def test_the_import_stays_under_the_rate_limit(engine: Engine, standin: Chatwoot
 def test_the_limiter_allows_limit_calls_in_any_period(
     limit: int, calls: int, sleeps: list[float]
 ) -> None:
-    time = FakeTime()
+    time = FakeClock()
     limiter = RateLimiter(limit, 60.0, clock=time.clock, sleep=time.sleep)
     for _ in range(calls):
         limiter.wait()
@@ -429,7 +417,7 @@ def test_the_limiter_allows_limit_calls_in_any_period(
 
 
 def test_the_limiter_only_waits_for_what_is_left_of_the_window() -> None:
-    time = FakeTime()
+    time = FakeClock()
     limiter = RateLimiter(2, 60.0, clock=time.clock, sleep=time.sleep)
     limiter.wait()
     time.now = 45.0

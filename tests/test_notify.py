@@ -49,7 +49,7 @@ def test_reminders_notify_once_per_stage(loop: Loop) -> None:
     loop.composer.add(Reply(bubbles=["Yes!"]))
     loop.customer_says("Does it fit two?", at=T0)
     loop.run(at=T0 + DEBOUNCE + 1)
-    loop.clock.t += 5 * 60
+    loop.clock.now += 5 * 60
     jobs.check_drafts()
     jobs.check_drafts()
     assert kinds(loop) == ["draft", "reminder"]

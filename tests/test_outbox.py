@@ -12,18 +12,11 @@ from chatwoot.client import ChatwootClient
 from core.db import session_scope
 from core.models import Conversation, OutboxItem
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
+from tests.clock import FakeClock
 from tests.conftest import load_event, store_event
 from workers import outbox, posting
 
 T0 = datetime(2026, 6, 18, 9, 20, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Killed(BaseException):
@@ -74,8 +67,8 @@ def test_items_go_out_in_order_once(
     conv = conversation(engine)
     queue_items(engine, conv, "Hi Maya!", "Yes, two pads fit.")
     queue_items(engine, conv, "Hi Maya!", "Yes, two pads fit.")  # same keys: ignored
-    assert posting.deliver_pending(engine, conv, client, now=Clock()) == 2
-    assert posting.deliver_pending(engine, conv, client, now=Clock()) == 0
+    assert posting.deliver_pending(engine, conv, client, now=FakeClock(T0.timestamp()).dt) == 2
+    assert posting.deliver_pending(engine, conv, client, now=FakeClock(T0.timestamp()).dt) == 0
     assert fake.public() == ["Hi Maya!", "Yes, two pads fit."]
     assert [i.state for i in items(engine)] == ["sent", "sent"]
     assert all(i.chatwoot_message_id for i in items(engine))
@@ -89,10 +82,10 @@ def test_a_rate_limited_post_is_retried_and_sends_once(
     queue_items(engine, conv, "Hi Maya!", "Second bubble")
     fake.fail_next = [429]
     with pytest.raises(outbox.RetryLater):
-        posting.deliver_pending(engine, conv, client, now=Clock())
+        posting.deliver_pending(engine, conv, client, now=FakeClock(T0.timestamp()).dt)
     assert fake.public() == []  # bubble 2 never overtakes bubble 1
     assert [i.state for i in items(engine)] == ["pending", "pending"]
-    assert posting.deliver_pending(engine, conv, client, now=Clock()) == 2
+    assert posting.deliver_pending(engine, conv, client, now=FakeClock(T0.timestamp()).dt) == 2
     assert fake.public() == ["Hi Maya!", "Second bubble"]
     assert items(engine)[0].attempts == 2
 
@@ -103,7 +96,7 @@ def test_a_permanent_failure_is_not_retried(
     conv = conversation(engine)
     queue_items(engine, conv, "Hi")
     fake.fail_next = [422]
-    posting.deliver_pending(engine, conv, client, now=Clock())
+    posting.deliver_pending(engine, conv, client, now=FakeClock(T0.timestamp()).dt)
     assert items(engine)[0].state == "failed" and "422" in (items(engine)[0].last_error or "")
 
 
@@ -116,15 +109,15 @@ def test_killed_after_chatwoots_200_is_not_sent_twice_when_chatwoot_shows_it(
 ) -> None:
     conv = conversation(engine)
     queue_items(engine, conv, "Hi Maya!")
-    clock = Clock()
+    clock = FakeClock(T0.timestamp())
     with pytest.raises(Killed):
-        posting.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+        posting.deliver_pending(engine, conv, client, now=clock.dt, after_post=kill_after_post)
     assert items(engine)[0].state == "sending"
     # Within the lease another worker may still be on it: leave it alone, retry later.
     with pytest.raises(outbox.RetryLater):
-        posting.deliver_pending(engine, conv, client, now=clock)
-    clock.now += timedelta(seconds=posting.LEASE_SECONDS + 1)
-    assert posting.deliver_pending(engine, conv, client, now=clock) == 1
+        posting.deliver_pending(engine, conv, client, now=clock.dt)
+    clock.advance(posting.LEASE_SECONDS + 1)
+    assert posting.deliver_pending(engine, conv, client, now=clock.dt) == 1
     assert fake.public() == ["Hi Maya!"]  # posted once
     assert items(engine)[0].chatwoot_message_id == fake.posted[0]["id"]
 
@@ -134,17 +127,17 @@ def test_killed_after_200_uses_the_stored_echo_first(
 ) -> None:
     conv = conversation(engine)
     queue_items(engine, conv, "Hi Maya!")
-    clock = Clock()
+    clock = FakeClock(T0.timestamp())
     with pytest.raises(Killed):
-        posting.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+        posting.deliver_pending(engine, conv, client, now=clock.dt, after_post=kill_after_post)
     echo = load_event("message_created_outgoing_bot")
     echo["id"], echo["content"] = 918999, "Hi Maya!"
     echo["content_attributes"] = {outbox.MARKER: outbox.marker(items(engine)[0])}
     echo["created_at"] = (T0 + timedelta(seconds=1)).isoformat()
     store_event(engine, echo, key="echo", received_at=T0)
     fake.last_public = None  # Chatwoot can't be asked: the echo must be enough
-    clock.now += timedelta(seconds=posting.LEASE_SECONDS + 1)
-    assert posting.deliver_pending(engine, conv, client, now=clock) == 1
+    clock.advance(posting.LEASE_SECONDS + 1)
+    assert posting.deliver_pending(engine, conv, client, now=clock.dt) == 1
     assert fake.public() == ["Hi Maya!"]
     assert items(engine)[0].chatwoot_message_id == 918999
 
@@ -154,12 +147,12 @@ def test_when_still_uncertain_it_tells_the_rep_instead_of_reposting(
 ) -> None:
     conv = conversation(engine)
     queue_items(engine, conv, "Hi Maya!")
-    clock = Clock()
+    clock = FakeClock(T0.timestamp())
     with pytest.raises(Killed):
-        posting.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+        posting.deliver_pending(engine, conv, client, now=clock.dt, after_post=kill_after_post)
     fake.last_public = None  # no echo stored, and Chatwoot's last message isn't ours
-    clock.now += timedelta(seconds=posting.LEASE_SECONDS + 1)
-    posting.deliver_pending(engine, conv, client, now=clock)
+    clock.advance(posting.LEASE_SECONDS + 1)
+    posting.deliver_pending(engine, conv, client, now=clock.dt)
     assert fake.public() == ["Hi Maya!"]  # the original POST only
     [note] = fake.notes()
     assert "may not have sent" in note and "Hi Maya!" in note
@@ -171,11 +164,11 @@ def test_a_private_note_of_unknown_fate_is_posted_again(
 ) -> None:
     conv = conversation(engine)
     queue_items(engine, conv, "Draft D1 …", private=True)
-    clock = Clock()
+    clock = FakeClock(T0.timestamp())
     with pytest.raises(Killed):
-        posting.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
-    clock.now += timedelta(seconds=posting.LEASE_SECONDS + 1)
-    assert posting.deliver_pending(engine, conv, client, now=clock) == 1
+        posting.deliver_pending(engine, conv, client, now=clock.dt, after_post=kill_after_post)
+    clock.advance(posting.LEASE_SECONDS + 1)
+    assert posting.deliver_pending(engine, conv, client, now=clock.dt) == 1
     assert fake.notes() == ["Draft D1 …", "Draft D1 …"]  # seen by reps only
     assert fake.public() == []
 
@@ -188,7 +181,7 @@ def test_status_items_set_the_status(
         outbox.add(
             session, key="handoff:1", conversation_id=conv, content="open", action="status", now=T0
         )
-    assert posting.deliver_pending(engine, conv, client, now=Clock()) == 1
+    assert posting.deliver_pending(engine, conv, client, now=FakeClock(T0.timestamp()).dt) == 1
     assert fake.statuses == ["open"]
 
 
@@ -201,9 +194,9 @@ def test_a_timeout_after_chatwoot_saved_it_settles_at_once_and_the_rest_follow(
     queue_items(engine, conv, "One", "Two", "Three")
     fake.lose_answers = 1
     with pytest.raises(outbox.RetryLater):
-        posting.deliver_pending(engine, conv, client, now=Clock())
+        posting.deliver_pending(engine, conv, client, now=FakeClock(T0.timestamp()).dt)
     assert items(engine)[0].state == "unknown"
-    assert posting.deliver_pending(engine, conv, client, now=Clock()) == 3
+    assert posting.deliver_pending(engine, conv, client, now=FakeClock(T0.timestamp()).dt) == 3
     assert fake.public() == ["One", "Two", "Three"]
 
 
@@ -212,11 +205,11 @@ def test_busy_asks_for_a_retry_instead_of_going_quiet(
 ) -> None:
     conv = conversation(engine)
     queue_items(engine, conv, "One", "Two")
-    clock = Clock()
+    clock = FakeClock(T0.timestamp())
     with pytest.raises(Killed):
-        posting.deliver_pending(engine, conv, client, now=clock, after_post=kill_after_post)
+        posting.deliver_pending(engine, conv, client, now=clock.dt, after_post=kill_after_post)
     with pytest.raises(outbox.RetryLater):  # still within the lease: come back later
-        posting.deliver_pending(engine, conv, client, now=clock)
+        posting.deliver_pending(engine, conv, client, now=clock.dt)
 
 
 def test_the_sweep_finds_conversations_with_old_unsent_items(engine: Engine) -> None:

@@ -64,7 +64,7 @@ def break_commands(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def sweep(loop: Loop) -> None:
     """A minute on, the delivery sweeper's periodic run, then whatever it re-enqueued."""
-    loop.clock.t += 61  # past DELIVERY_REQUEUE_AFTER_SECONDS
+    loop.clock.now += 61  # past DELIVERY_REQUEUE_AFTER_SECONDS
     loop.queue.enqueue("workers.jobs.requeue_stale_deliveries")
     loop.run()
 

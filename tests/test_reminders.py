@@ -36,15 +36,15 @@ def reminders(loop: Loop) -> list[str]:
 def test_inside_working_hours_the_rep_then_the_on_duty_agent_is_reminded(loop: Loop) -> None:
     loop.configure(BERLIN_HOURS)  # T0 is Thursday 11:13 in Berlin: open
     ready = pending(loop, at=T0)
-    loop.clock.t = ready + 4 * MINUTE
+    loop.clock.now = ready + 4 * MINUTE
     jobs.check_drafts()
     assert reminders(loop) == []
-    loop.clock.t = ready + 5 * MINUTE
+    loop.clock.now = ready + 5 * MINUTE
     jobs.check_drafts()
     jobs.check_drafts()  # idempotent: still one reminder
     [first] = reminders(loop)
     assert "[@Daniel Ortiz](mention://user/21/Daniel%20Ortiz)" in first  # the assignee
-    loop.clock.t = ready + 10 * MINUTE
+    loop.clock.now = ready + 10 * MINUTE
     jobs.check_drafts()
     second = reminders(loop)[-1]
     assert len(reminders(loop)) == 2
@@ -55,10 +55,10 @@ def test_outside_working_hours_a_web_chat_draft_waits_for_the_morning(loop: Loop
     loop.configure(BERLIN_HOURS)
     evening = T0 + 9 * 3600  # Thursday 20:13 in Berlin: closed
     ready = pending(loop, at=evening, channel="Channel::WebWidget")
-    loop.clock.t = ready + 30 * MINUTE
+    loop.clock.now = ready + 30 * MINUTE
     jobs.check_drafts()
     assert reminders(loop) == []
-    loop.clock.t = T0 + 22 * 3600  # Friday 09:13 in Berlin: open again
+    loop.clock.now = T0 + 22 * 3600  # Friday 09:13 in Berlin: open again
     jobs.check_drafts()
     assert len(reminders(loop)) == 1
 
@@ -67,7 +67,7 @@ def test_outside_hours_it_reminds_anyway_when_the_window_closes_first(loop: Loop
     loop.configure(BERLIN_HOURS.replace('thu = ["09:00-18:00"]\nfri = ["09:00-18:00"]', ""))
     # Thursday and Friday closed: the inbox next opens on Monday, after WhatsApp's window.
     ready = pending(loop, at=T0, channel="Channel::Whatsapp")
-    loop.clock.t = ready + 5 * MINUTE
+    loop.clock.now = ready + 5 * MINUTE
     jobs.check_drafts()
     assert len(reminders(loop)) == 1
 

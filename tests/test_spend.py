@@ -61,7 +61,7 @@ def second_conversation(loop: Loop, text: str, at: float) -> None:
     payload["id"] = 950_001
     payload["content"] = text
     payload["conversation"]["id"] = 1424
-    loop.clock.t = at
+    loop.clock.now = at
     loop.deliver(payload)
 
 

@@ -220,7 +220,7 @@ def test_after_redis_is_flushed_the_sweeper_still_produces_exactly_one_draft(
     redis_conn.flushdb()  # and lost
     loop.run(at=T0 + MAX_WAIT / 2)
     assert sweep(loop) == 0  # not overdue yet
-    loop.clock.t = T0 + MAX_WAIT + 1
+    loop.clock.now = T0 + MAX_WAIT + 1
     assert sweep(loop) == 1
     assert sweep(loop) == 0  # its timer is pending now: no second rescue
     loop.run()
@@ -240,7 +240,7 @@ def test_a_lost_delivery_job_comes_back_and_is_answered_once(loop: Loop, redis_c
     loop.composer.add(Reply(bubbles=["Yes, it fits two!"]))
     loop.customer_says("Does it fit two?", at=T0)
     redis_conn.flushdb()
-    loop.clock.t = T0 + MAX_WAIT + 1
+    loop.clock.now = T0 + MAX_WAIT + 1
     assert sweep(loop) == 0  # nothing stored to sweep yet: the delivery is unprocessed
     assert jobs.requeue_stale_deliveries() == 1
     loop.run()
@@ -279,7 +279,7 @@ def test_what_the_sweeper_rescues(loop: Loop, redis_conn: Any, setup: str, rescu
         loop.rep_types("/bot on")
         loop.run()
     redis_conn.flushdb()
-    loop.clock.t = T0 + (4000 if setup == "too_old" else MAX_WAIT + 1)
+    loop.clock.now = T0 + (4000 if setup == "too_old" else MAX_WAIT + 1)
     assert sweep(loop) == rescued
 
 
@@ -292,7 +292,7 @@ def test_a_message_left_unanswered_past_the_sweepers_reach_goes_to_the_team(
     loop.customer_says("Does it fit two?", at=T0)
     loop.run(at=T0)
     redis_conn.flushdb()  # the timer is lost, and nothing runs for over an hour
-    loop.clock.t = T0 + 3601
+    loop.clock.now = T0 + 3601
     assert sweep(loop) == 1
     loop.run()
     assert loop.composer.prompts == []
@@ -393,7 +393,7 @@ def test_a_delivery_job_lost_past_the_sweepers_reach_goes_to_the_team(
     loop.configure('[inboxes.12]\non_duty_agent = { id = 30, name = "Lena Vogt" }\n')
     loop.customer_says("Does it fit two?", at=T0)
     redis_conn.flushdb()
-    loop.clock.t = T0 + 3601
+    loop.clock.now = T0 + 3601
     assert jobs.requeue_stale_deliveries() == 1
     loop.run()
     assert loop.composer.prompts == []

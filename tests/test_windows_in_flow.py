@@ -22,7 +22,7 @@ def draft_on(loop: Loop, channel: str) -> None:
 @pytest.mark.parametrize("channel", ["Channel::Whatsapp", "Channel::Instagram"])
 def test_send_at_23_59_goes_out(loop: Loop, channel: str) -> None:
     draft_on(loop, channel)
-    loop.clock.t = T0 + 24 * HOUR - 60
+    loop.clock.now = T0 + 24 * HOUR - 60
     loop.rep_types("/send")
     loop.run()
     assert loop.fake.public() == ["Yes, it fits two!"]
@@ -30,7 +30,7 @@ def test_send_at_23_59_goes_out(loop: Loop, channel: str) -> None:
 
 def test_whatsapp_send_at_24_01_is_refused_with_the_reason(loop: Loop) -> None:
     draft_on(loop, "Channel::Whatsapp")
-    loop.clock.t = T0 + 24 * HOUR + 60
+    loop.clock.now = T0 + 24 * HOUR + 60
     loop.rep_types("/send")
     loop.run()
     assert loop.fake.public() == []
@@ -42,7 +42,7 @@ def test_whatsapp_send_at_24_01_is_refused_with_the_reason(loop: Loop) -> None:
 
 def test_web_chat_has_no_window(loop: Loop) -> None:
     draft_on(loop, "Channel::WebWidget")
-    loop.clock.t = T0 + 72 * HOUR
+    loop.clock.now = T0 + 72 * HOUR
     loop.rep_types("/send")
     loop.run()
     assert loop.fake.public() == ["Yes, it fits two!"]
@@ -50,11 +50,11 @@ def test_web_chat_has_no_window(loop: Loop) -> None:
 
 def test_a_retry_after_the_window_closed_never_sends_late(loop: Loop) -> None:
     draft_on(loop, "Channel::Instagram")
-    loop.clock.t = T0 + 24 * HOUR - 60
+    loop.clock.now = T0 + 24 * HOUR - 60
     loop.fake.fail_next = [500]  # Chatwoot fails at the last minute (did it save it?)…
     loop.rep_types("/send")
     loop.run()
-    loop.clock.t = T0 + 24 * HOUR + 60  # …and back only after the window closed
+    loop.clock.now = T0 + 24 * HOUR + 60  # …and back only after the window closed
     jobs.retry_stuck_outbox()
     assert loop.fake.public() == []
     assert "Not sent, because Instagram" in loop.fake.notes()[-1]
@@ -62,9 +62,9 @@ def test_a_retry_after_the_window_closed_never_sends_late(loop: Loop) -> None:
 
 def test_the_periodic_check_expires_pending_drafts_when_the_window_closes(loop: Loop) -> None:
     draft_on(loop, "Channel::Whatsapp")
-    loop.clock.t = T0 + 23 * HOUR
+    loop.clock.now = T0 + 23 * HOUR
     assert jobs.check_drafts() == 0
-    loop.clock.t = T0 + 24 * HOUR + 1
+    loop.clock.now = T0 + 24 * HOUR + 1
     assert jobs.check_drafts() == 1
     assert loop.drafts()[0].state == "expired"
     assert "expired unsent" in loop.fake.notes()[-1]

@@ -36,6 +36,7 @@ from core.models import Conversation, Draft, OutboxItem
 from core.settings import Settings
 from standins.chatwoot import ChatwootStandin, serve
 from standins.chatwoot_webhooks import Delivery
+from tests.clock import FakeClock
 from tests.conftest import engine_url
 from workers import jobs, runtime
 from workers.context import ReplyDeps
@@ -53,19 +54,6 @@ START = datetime(2026, 6, 18, 9, 0, tzinfo=UTC).timestamp()
 DEBOUNCE, MAX_WAIT = 30.0, 120.0
 
 
-class Clock:
-    """The one clock of the world: Wingman, the stand-in and the scheduled jobs read it."""
-
-    def __init__(self, t: float = START) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def dt(self) -> datetime:
-        return datetime.fromtimestamp(self.t, UTC)
-
-
 class QuietWorker(WingmanSimpleWorker):
     """The in-process worker without RQ's pub/sub listener (remote stop and kill commands),
     which nothing here sends: a burst then costs no subscribe and unsubscribe."""
@@ -81,7 +69,7 @@ class World:
     def __init__(
         self,
         *,
-        clock: Clock,
+        clock: FakeClock,
         standin: ChatwootStandin,
         web: Any,
         services: Services,
@@ -194,10 +182,10 @@ class World:
     # --- time and jobs --------------------------------------------------------------
 
     def advance(self, seconds: float) -> None:
-        self.clock.t += seconds
+        self.clock.now += seconds
 
     def at(self, t: float) -> None:
-        self.clock.t = max(self.clock.t, t)
+        self.clock.now = max(self.clock.now, t)
 
     def run(self, *, rounds: int = 20) -> None:
         """Run every job that is due at the fake clock, and what those jobs enqueue."""
@@ -210,7 +198,7 @@ class World:
     def enqueue_due(self) -> int:
         """RQ's scheduler step, on the fake clock: move due delayed jobs onto the queue."""
         registry = self.queue.scheduled_job_registry
-        ids = registry.get_jobs_to_schedule(int(self.clock.t))
+        ids = registry.get_jobs_to_schedule(int(self.clock.now))
         for job_id in ids:
             job = Job.fetch(job_id, connection=self.queue.connection, serializer=JSONSerializer)
             registry.remove(job)
@@ -269,7 +257,7 @@ def build_world(
     env: dict[str, str] | None = None,
     account: int = ACCOUNT,
 ) -> Iterator[World]:
-    clock = Clock()
+    clock = FakeClock(START)
     standin = serve(
         account_id=account,
         bot_token=BOT_TOKEN,
