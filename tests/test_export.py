@@ -23,7 +23,8 @@ from sqlmodel import select
 
 from bench.export import clear, run_child, seed
 from bot import create_app
-from bot.commands.export import When, export_command, make_command
+from bot.commands.dates import When
+from bot.commands.export import export_command, make_command
 from core.db import make_engine, migrate, session_scope
 from core.models import DRAFT_STATES, Conversation, Draft, OutboxItem
 from core.pricing import cost

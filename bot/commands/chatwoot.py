@@ -4,13 +4,14 @@ its progress bar."""
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TextIO
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from bot.commands.dates import When
 from chatwoot.errors import ChatwootError
 from chatwoot.history import DEFAULT_PER_MINUTE, HistoryClient, HistoryReader, RateLimiter
 from core.settings import Settings
@@ -59,8 +60,8 @@ def chatwoot_group() -> None:
 @click.option(
     "--since",
     required=True,
-    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
-    help="Import conversations active on or after this date (UTC), whole.",
+    type=When(),
+    help="Import conversations active on or after this date or time (UTC), whole.",
 )
 @click.option("--inbox", "inbox_id", type=click.IntRange(min=1), help="Only this inbox.")
 @click.option(
@@ -89,7 +90,7 @@ def import_command(
         stats = import_history(
             services.engine,
             reader,
-            since=since.replace(tzinfo=UTC),
+            since=since,
             clock=services.now,
             inbox_id=inbox_id,
             restart=restart,

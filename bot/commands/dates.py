@@ -1,0 +1,43 @@
+"""The one date type of the CLI: every --since and --until reads dates the same way."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import click
+
+
+class When(click.ParamType):
+    """YYYY-MM-DD or an ISO 8601 datetime, read as UTC unless it names an offset.
+
+    A bare date for an exclusive upper bound means the end of that day, so
+    ``--since 2026-06-01 --until 2026-06-30`` covers all of June.
+    """
+
+    name = "date"
+
+    def __init__(self, *, end_of_day: bool = False) -> None:
+        self.end_of_day = end_of_day
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return start + timedelta(days=1) if self.end_of_day else start
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(
+                f"{text!r} is not a date: use YYYY-MM-DD or an ISO 8601 datetime such as "
+                "2026-06-18T09:30:00Z (UTC unless an offset is given)",
+                param,
+                ctx,
+            )
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
