@@ -6,7 +6,6 @@ import copy
 import csv
 import hashlib
 import hmac
-import io
 import json
 import os
 import time
@@ -36,7 +35,6 @@ from tools.export import (
     MESSAGE_COLUMNS,
     Filters,
     OutputError,
-    Progress,
     export,
     message_query,
     reading,
@@ -409,27 +407,6 @@ def test_a_file_that_appears_during_the_export_is_kept(tmp_path: Path) -> None:
         write(rows(), out, columns=("message_id",), fmt="jsonl")
     assert out.read_text() == "someone else's file\n"
     assert list(tmp_path.iterdir()) == [out]
-
-
-# --- progress ------------------------------------------------------------------------------
-
-
-def test_the_progress_bar_redraws_in_place_at_most_every_interval() -> None:
-    now = [0.0]
-    stream = io.StringIO()
-    bar = Progress(stream, 4000, unit="messages", interval=1.0, clock=lambda: now[0])
-    bar.update(1000)  # too soon after the start: not drawn
-    now[0] = 2.0
-    bar.update(2000)
-    now[0] = 2.5
-    bar.update(3000)  # too soon after the last draw
-    now[0] = 4.0
-    bar.finish(4000)
-    frames = stream.getvalue().split("\r")[1:]
-    assert len(frames) == 2 and stream.getvalue().endswith("\n")
-    assert " 50% 2,000/4,000 messages  1,000/s" in frames[0]
-    assert "100% 4,000/4,000 messages  1,000/s" in frames[1]
-    assert "#" * 30 in frames[1]
 
 
 # --- the command ---------------------------------------------------------------------------

@@ -8,7 +8,6 @@ the rate limiter and the backoff sleep on a clock the test owns.
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ import requests
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.commands.chatwoot import ProgressBar, chatwoot_group
+from bot.commands.chatwoot import chatwoot_group
 from chatwoot import events
 from chatwoot.errors import ChatwootError
 from chatwoot.history import Backoff, HistoryClient, HistoryReader, RateLimiter
@@ -434,33 +433,7 @@ def test_backoff_is_exponential_and_capped() -> None:
     assert backoff.retries(ChatwootError("x", transient=False, status=404)) == 0
 
 
-# --- progress and the command -------------------------------------------------------------
-
-
-def test_the_progress_bar_redraws_in_place_on_a_terminal() -> None:
-    out = io.StringIO()
-    bar = ProgressBar(out, width=10, in_place=True)
-    bar(ImportStats(total=40, listed=10, messages=210))
-    bar(ImportStats(total=40, listed=40, messages=800))
-    bar.close()
-    assert out.getvalue() == (
-        "\r[##--------] 10/40 conversations, 210 messages"
-        "\r[##########] 40/40 conversations, 800 messages"
-        "\r[##########] 40/40 conversations, 800 messages\n"
-    )
-
-
-def test_the_progress_bar_writes_a_line_per_page_elsewhere() -> None:
-    out = io.StringIO()  # not a terminal: a log file
-    bar = ProgressBar(out, width=4)
-    for n in range(1, 31):
-        bar(ImportStats(total=30, listed=n, messages=n * 3))
-    bar.close()
-    assert out.getvalue().splitlines() == [
-        "[----] 1/30 conversations, 3 messages",
-        "[###-] 25/30 conversations, 75 messages",
-        "[####] 30/30 conversations, 90 messages",
-    ]
+# --- the command -------------------------------------------------------------
 
 
 def test_the_command_needs_the_user_token(make_app: Any) -> None:
@@ -509,7 +482,8 @@ def test_the_command_imports_with_a_progress_bar_on_stderr(
     assert result.exit_code == 0, result.output
     assert "imported 567 message(s) from 27 conversation(s)" in result.stdout
     assert "(30 requests)" in result.stdout
-    assert "[##############################] 27/27 conversations, 567 messages" in result.stderr
+    assert "[##############################] 100% 27/27 conversations" in result.stderr
+    assert result.stderr.rstrip().endswith(", 567 messages")
     again = runner.invoke(args=["chatwoot", "import", "--since", "2026-05-01"])
     assert "imported 0 message(s) from 0 conversation(s); 27 unchanged" in again.stdout
 

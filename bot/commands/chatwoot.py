@@ -1,54 +1,21 @@
-"""``flask --app bot chatwoot import``: the command around ``tools.history_import``, with
-its progress bar."""
+"""``flask --app bot chatwoot import``: the command around ``tools.history_import``."""
 
 from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import TextIO
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from bot.commands.dates import When
+from bot.commands.progress import ProgressBar
 from chatwoot.errors import ChatwootError
 from chatwoot.history import DEFAULT_PER_MINUTE, HistoryClient, HistoryReader, RateLimiter
 from core.settings import Settings
 from tools.history_import import ImportStats, import_history
 from workers.services import Services
-
-
-class ProgressBar:
-    """``[######------]  30/57 conversations, 1234 messages`` on stderr: redrawn in place
-    on a terminal, a line per page of conversations otherwise (logs stay readable)."""
-
-    def __init__(self, stream: TextIO, *, width: int = 30, in_place: bool | None = None) -> None:
-        self.stream, self.width = stream, width
-        self.in_place = stream.isatty() if in_place is None else in_place
-        self._last: ImportStats | None = None
-        self._printed = -1
-
-    def __call__(self, stats: ImportStats) -> None:
-        self._last = stats
-        if self.in_place:
-            self.stream.write("\r" + self._line(stats))
-            self.stream.flush()
-        elif stats.listed // 25 > self._printed:
-            self._printed = stats.listed // 25
-            self.stream.write(self._line(stats) + "\n")
-
-    def close(self) -> None:
-        if self._last is None:
-            return
-        self.stream.write(("\r" if self.in_place else "") + self._line(self._last) + "\n")
-        self.stream.flush()
-
-    def _line(self, stats: ImportStats) -> str:
-        total = max(stats.total, 1)
-        filled = self.width * min(stats.listed, total) // total
-        bar = "#" * filled + "-" * (self.width - filled)
-        return f"[{bar}] {stats.listed}/{stats.total} conversations, {stats.messages} messages"
 
 
 @click.group("chatwoot", cls=AppGroup)
@@ -85,7 +52,12 @@ def import_command(
     services: Services = current_app.extensions["wingman"]
     client = _client(services.settings, account_id)
     reader = HistoryReader(client, limiter=RateLimiter(per_minute))
-    bar = ProgressBar(sys.stderr)
+    # A line per page of 25 conversations when stderr is a log, not a terminal.
+    bar = ProgressBar(sys.stderr, 0, unit="conversations", every=25)
+
+    def show(stats: ImportStats) -> None:
+        bar.update(stats.listed, total=stats.total, detail=f", {stats.messages:,} messages")
+
     try:
         stats = import_history(
             services.engine,
@@ -94,14 +66,14 @@ def import_command(
             clock=services.now,
             inbox_id=inbox_id,
             restart=restart,
-            progress=bar,
+            progress=show,
         )
     except ChatwootError as exc:
         raise click.ClickException(
             f"{exc}\nEverything stored so far is kept: run the same command again to continue."
         ) from None
     finally:
-        bar.close()  # end the bar's line before any error message
+        bar.finish()  # end the bar's line before any error message
     click.echo(
         f"imported {stats.messages} message(s) from {stats.fetched} conversation(s); "
         f"{stats.unchanged} unchanged since the last import, {stats.older} last active "

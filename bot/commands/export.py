@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot.commands.dates import When
+from bot.commands.progress import ProgressBar
 from tools.export import FORMATS, PER, Filters, OutputError, check_out, export
 from workers.services import Services
 
@@ -103,6 +104,13 @@ def make_command(
         if progress is None:  # not over rows scrolling past on the same terminal
             progress = stderr.isatty() and not (out == "-" and sys.stdout.isatty())
         started = time.monotonic()
+        bars: list[ProgressBar] = []
+
+        def show(done: int, total: int) -> None:
+            if not bars:  # the total is known once the export has counted its rows
+                bars.append(ProgressBar(stderr, total, unit=f"{per}s", in_place=True))
+            bars[0].update(done)
+
         try:
             written = export(
                 services.engine,
@@ -112,11 +120,14 @@ def make_command(
                 filters=Filters(since, until, inboxes),
                 prices=services.settings.claude_prices,
                 pseudonym_key=key,
-                progress=stderr if progress else None,
+                progress=show if progress else None,
                 force=force,
             )
         except OutputError as exc:  # the file appeared while the rows were written
             raise click.BadParameter(str(exc), param_hint="'--out'") from None
+        finally:
+            for bar in bars:
+                bar.finish()
         where = "stdout" if out == "-" else out
         elapsed = time.monotonic() - started
         click.echo(f"exported {written:,} {per}s to {where} in {elapsed:.1f} s", err=True)

@@ -8,9 +8,8 @@ means: docs/export.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
 
 from sqlalchemy.engine import Engine
 
@@ -22,7 +21,7 @@ from tools.export.columns import (
     PER,
     YIELD_PER,
 )
-from tools.export.output import OutputError, Progress, atomic_file, check_out, write
+from tools.export.output import OutputError, atomic_file, check_out, write
 from tools.export.queries import (
     Filters,
     conversation_query,
@@ -40,7 +39,6 @@ __all__ = [
     "PER",
     "Filters",
     "OutputError",
-    "Progress",
     "atomic_file",
     "check_out",
     "export",
@@ -60,11 +58,13 @@ def export(
     filters: Filters = Filters(),  # noqa: B008 - frozen, so sharing the default is safe
     prices: Prices = Prices(),  # noqa: B008
     pseudonym_key: str | None = None,
-    progress: TextIO | None = None,
+    progress: Callable[[int, int], None] | None = None,
     yield_per: int = YIELD_PER,
     force: bool = False,
 ) -> int:
-    """Export to ``out`` and return the number of rows; a bar goes to ``progress`` if given.
+    """Export to ``out`` and return the number of rows.
+
+    ``progress``, if given, hears (rows done, total rows) every thousand rows and at the end.
 
     With ``pseudonym_key``, contact ids become keyed hashes (see ``pseudonymizer``). Raises
     OutputError for an ``out`` that ``check_out`` refuses.
@@ -75,9 +75,10 @@ def export(
     contact = pseudonymizer(pseudonym_key) if pseudonym_key else same_contact
     query = message_query(filters) if per == "message" else conversation_query(filters)
     with reading(engine) as connection:
-        bar = None
+        report = None
         if progress is not None:
-            bar = Progress(progress, count(connection, query), unit=f"{per}s")
+            total, tell = count(connection, query), progress
+            report = lambda done: tell(done, total)  # noqa: E731
         records = stream(connection, query, yield_per)
         if per == "message":
             rows = message_rows(records, contact=contact)
@@ -85,4 +86,4 @@ def export(
         else:
             rows = conversation_rows(records, prices=prices, contact=contact)
             columns = CONVERSATION_COLUMNS
-        return write(rows, out, columns=columns, fmt=fmt, progress=bar, force=force)
+        return write(rows, out, columns=columns, fmt=fmt, progress=report, force=force)

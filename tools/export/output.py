@@ -1,5 +1,5 @@
-"""Writing an export: a progress bar, JSON Lines or CSV, and a file that appears only
-once complete (never over the database, never over a file unless forced)."""
+"""Writing an export: JSON Lines or CSV, progress reported to a callback, and a file that
+appears only once complete (never over the database, never over a file unless forced)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -18,43 +17,8 @@ from sqlalchemy.engine import Engine
 
 from tools.export.columns import FORMATS
 
-
-class Progress:
-    """A one-line progress bar, redrawn in place with ``\\r`` at most every ``interval`` s."""
-
-    def __init__(
-        self,
-        stream: TextIO,
-        total: int,
-        *,
-        unit: str = "rows",
-        interval: float = 0.2,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.stream, self.total, self.unit = stream, total, unit
-        self.interval, self.clock = interval, clock
-        self.started = self.drawn = clock()
-
-    def update(self, done: int) -> None:
-        now = self.clock()
-        if now - self.drawn >= self.interval:
-            self.drawn = now
-            self._draw(done, now)
-
-    def finish(self, done: int) -> None:
-        self._draw(done, self.clock())
-        self.stream.write("\n")
-        self.stream.flush()
-
-    def _draw(self, done: int, now: float) -> None:
-        share = done / self.total if self.total else 1.0
-        filled = min(30, int(share * 30))
-        rate = done / (now - self.started) if now > self.started else 0.0
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} "
-            f"{done:,}/{self.total:,} {self.unit}  {rate:,.0f}/s "
-        )
-        self.stream.flush()
+# Rows between two progress reports: the report costs nothing next to a thousand rows.
+PROGRESS_EVERY = 1000
 
 
 def _csv_value(value: Any) -> Any:
@@ -71,7 +35,7 @@ def _write_rows(
     *,
     columns: Sequence[str],
     fmt: str,
-    progress: Progress | None,
+    progress: Callable[[int], None] | None,
 ) -> int:
     if fmt == "csv":
         writer = csv.writer(out)
@@ -90,10 +54,10 @@ def _write_rows(
     for row in rows:
         emit(row)
         done += 1
-        if progress is not None and not done % 1000:
-            progress.update(done)
+        if progress is not None and not done % PROGRESS_EVERY:
+            progress(done)
     if progress is not None:
-        progress.finish(done)
+        progress(done)
     return done
 
 
@@ -192,7 +156,7 @@ def write(
     *,
     columns: Sequence[str],
     fmt: str,
-    progress: Progress | None = None,
+    progress: Callable[[int], None] | None = None,
     force: bool = False,
 ) -> int:
     """Write ``rows`` as ``fmt`` to the file ``out`` atomically, or to stdout for ``-``.
