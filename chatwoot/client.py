@@ -6,7 +6,7 @@ retries; the caller (a job or the outbox) decides.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
 import requests
@@ -15,9 +15,7 @@ from chatwoot.errors import ChatwootError
 from chatwoot.types import (
     STATUSES,
     ChatwootMessage,
-    ConversationPage,
     ConversationSnapshot,
-    custom_attributes_from_api,
     labels_from_api,
     messages_from_api,
     status_from_api,
@@ -199,80 +197,6 @@ class ChatwootClient:
             return current
         path = f"/conversations/{conversation_id}/labels"
         return self._fetch("POST", path, labels_from_api, token="bot", body={"labels": wanted})
-
-    # --- custom attributes ---------------------------------------------------------------
-
-    def update_custom_attributes(
-        self, conversation_id: int, attrs: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """Merge ``attrs`` into the conversation's custom attributes; returns the result.
-
-        Chatwoot replaces the whole hash on POST, so this reads, merges and writes, which is
-        not atomic. Bot tokens may call it since Chatwoot 4.2 although swagger says user-only.
-        """
-        current = self.get_conversation(conversation_id).custom_attributes
-        merged = {**current, **attrs}
-        if merged == current:
-            return current
-        path = f"/conversations/{conversation_id}/custom_attributes"
-        body = {"custom_attributes": merged}
-        return self._fetch("POST", path, custom_attributes_from_api, token="bot", body=body)
-
-    # --- conversation lists (user token) -------------------------------------------------
-
-    def list_conversations(
-        self,
-        *,
-        status: str = "all",
-        inbox_id: int | None = None,
-        page: int = 1,
-        updated_within: int | None = None,
-    ) -> ConversationPage:
-        """One page (25 conversations) of the account's conversations, most active first.
-
-        With ``updated_within`` (seconds) Chatwoot does not paginate and returns every match.
-        Needs the user token: bot tokens may not list conversations.
-        """
-        if status not in (*STATUSES, "all"):
-            raise ValueError(f"status must be 'all' or one of {', '.join(STATUSES)}")
-        params: dict[str, Any] = {"status": status, "page": page}
-        if inbox_id is not None:
-            params["inbox_id"] = inbox_id
-        if updated_within is not None:
-            params["updated_within"] = updated_within
-        return self._fetch(
-            "GET",
-            "/conversations",
-            lambda data: ConversationPage.from_api(data, page=page),
-            token="user",
-            params=params,
-        )
-
-    def iter_conversations(
-        self,
-        *,
-        status: str = "all",
-        inbox_id: int | None = None,
-        updated_within: int | None = None,
-    ) -> Iterator[ConversationSnapshot]:
-        """Every matching conversation, fetching pages until Chatwoot returns an empty one."""
-        seen: set[int] = set()
-        page = 1
-        while True:
-            result = self.list_conversations(
-                status=status, inbox_id=inbox_id, page=page, updated_within=updated_within
-            )
-            if not result.conversations:
-                return
-            for conversation in result.conversations:
-                # Pages are ordered by last activity, so a conversation that gets busy while
-                # we page can move and show up twice.
-                if conversation.id not in seen:
-                    seen.add(conversation.id)
-                    yield conversation
-            if updated_within is not None:
-                return  # unpaginated: the next "page" would repeat this one forever
-            page += 1
 
     # --- HTTP ----------------------------------------------------------------------------
 

@@ -102,29 +102,6 @@ class ConversationSnapshot:
         )
 
 
-@dataclass(frozen=True)
-class ConversationPage:
-    conversations: list[ConversationSnapshot]
-    page: int
-    all_count: int
-    mine_count: int
-    assigned_count: int
-    unassigned_count: int
-
-    @classmethod
-    def from_api(cls, data: Any, *, page: int) -> ConversationPage:
-        data = _obj(_obj(data)["data"])
-        meta = _obj(data["meta"])
-        return cls(
-            conversations=[ConversationSnapshot.from_api(item) for item in _list(data["payload"])],
-            page=page,
-            all_count=_int(meta["all_count"]),
-            mine_count=_int(meta["mine_count"]),
-            assigned_count=_int(meta["assigned_count"]),
-            unassigned_count=_int(meta["unassigned_count"]),
-        )
-
-
 def messages_from_api(data: Any) -> list[ChatwootMessage]:
     """``GET /messages`` answers ``{meta, payload: [message, ...]}``."""
     return [ChatwootMessage.from_api(item) for item in _list(_obj(data)["payload"])]
@@ -141,11 +118,6 @@ def status_from_api(data: Any) -> str:
     if status not in STATUSES:
         raise ValueError(f"unknown current_status {status!r}")
     return status
-
-
-def custom_attributes_from_api(data: Any) -> dict[str, Any]:
-    """``POST /custom_attributes`` answers ``{custom_attributes: {...}}``."""
-    return _obj(_obj(data)["custom_attributes"])
 
 
 def _sender(data: dict[str, Any]) -> tuple[str | None, int | None]:

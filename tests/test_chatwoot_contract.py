@@ -60,12 +60,6 @@ SCENARIOS: dict[str, list[Scenario]] = {
     "get_labels": [lambda c: c.get_labels(1423)],
     "add_labels": [lambda c: c.add_labels(1423, ["wingman"])],
     "remove_labels": [lambda c: c.remove_labels(1423, ["damaged-item"])],
-    "update_custom_attributes": [lambda c: c.update_custom_attributes(1423, {"arm": "b"})],
-    "list_conversations": [
-        lambda c: c.list_conversations(status="pending", inbox_id=12, page=2),
-        lambda c: c.list_conversations(updated_within=600),
-    ],
-    "iter_conversations": [lambda c: list(c.iter_conversations(status="open"))],
 }
 
 # What the scenarios together must reach, so a scenario that quietly stops writing (or a
@@ -79,8 +73,6 @@ EXPECTED_ENDPOINTS = {
     ("POST", "/api/v1/accounts/{account_id}/conversations/{conversation_id}/assignments"),
     ("GET", "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels"),
     ("POST", "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels"),
-    ("POST", "/api/v1/accounts/{account_id}/conversations/{conversation_id}/custom_attributes"),
-    ("GET", "/api/v1/accounts/{account_id}/conversations"),
 }
 
 

@@ -23,6 +23,7 @@ import requests
 from chatwoot.client import ChatwootClient
 from chatwoot.errors import ChatwootError
 from chatwoot.events import SenderKind, parse_event
+from chatwoot.history import HistoryClient
 from chatwoot.signature import verify
 from chatwoot.types import Assignee
 from standins.chatwoot import ChatwootStandin, serve
@@ -234,11 +235,19 @@ def test_custom_attributes_are_merged_over_a_replacing_post(
 ) -> None:
     conversation_id = customer(http, standin, "Hi!")
 
-    client.update_custom_attributes(conversation_id, {"arm": "a", "score": 1})
-    merged = client.update_custom_attributes(conversation_id, {"score": 2})
+    url = f"{standin.url}/api/v1/accounts/{ACCOUNT}/conversations/{conversation_id}"
 
-    assert merged == {"arm": "a", "score": 2}
-    assert client.get_conversation(conversation_id).custom_attributes == merged
+    def post(attributes: dict[str, Any]) -> Any:
+        body = {"custom_attributes": attributes}
+        headers = {"api_access_token": BOT}
+        answer = http.post(f"{url}/custom_attributes", json=body, headers=headers, timeout=5)
+        return answer.json()
+
+    post({"arm": "a", "score": 1})
+    replaced = post({"score": 2})  # Chatwoot's POST replaces the whole hash
+
+    assert replaced == {"custom_attributes": {"score": 2}}
+    assert client.get_conversation(conversation_id).custom_attributes == {"score": 2}
 
 
 def test_assignments_to_agents_and_teams(
@@ -296,22 +305,30 @@ def test_conversations_are_listed_25_per_page_with_the_user_token(http: requests
     # No webhook URL: 30 conversations' deliveries are beside the point here.
     standin = serve(account_id=ACCOUNT, bot_token=BOT, user_token=USER)
     client = ChatwootClient(standin.url, ACCOUNT, BOT, user_token=USER, session=http)
+    history = HistoryClient(standin.url, ACCOUNT, USER, session=http)
+
+    def listed(**params: Any) -> dict[str, Any]:
+        url = f"{standin.url}/api/v1/accounts/{ACCOUNT}/conversations"
+        answer = http.get(url, params=params, headers={"api_access_token": USER}, timeout=5)
+        data: dict[str, Any] = answer.json()["data"]
+        return data
+
     try:
         ids = [customer(http, standin, f"Hi {n}") for n in range(30)]
         client.toggle_status(ids[0], "open")
 
-        first, second, third = (client.list_conversations(page=page) for page in (1, 2, 3))
+        first, second, third = (history.conversation_page(page) for page in (1, 2, 3))
 
         assert (len(first.conversations), len(second.conversations)) == (25, 5)
         assert third.conversations == []
-        assert first.all_count == 30 and first.unassigned_count == 30
+        assert first.all_count == 30
         # Most recently active first.
-        assert [c.id for c in first.conversations][:2] == [ids[-1], ids[-2]]
-        assert sorted(c.id for c in client.iter_conversations()) == sorted(ids)
-        assert [c.id for c in client.list_conversations(status="open").conversations] == [ids[0]]
-        assert client.list_conversations(status="pending").all_count == 29
-        assert client.list_conversations(inbox_id=99).conversations == []
-        assert len(client.list_conversations(updated_within=3600).conversations) == 30
+        assert [c.display_id for c in first.conversations][:2] == [ids[-1], ids[-2]]
+        assert [c["id"] for c in listed(status="open")["payload"]] == [ids[0]]
+        assert listed(status="pending")["meta"]["all_count"] == 29
+        assert listed(status="all", inbox_id=99)["payload"] == []
+        assert len(listed(status="all", updated_within=3600)["payload"]) == 30
+        assert listed(status="all")["meta"]["unassigned_count"] == 30
     finally:
         standin.stop()
 
