@@ -42,7 +42,7 @@ def report(
     as_csv: bool,
     as_json: bool,
 ) -> None:
-    """Experiment numbers per arm, arm version, inbox and rep (see experiments/report.py)."""
+    """Experiment numbers per arm, arm version, inbox and rep (columns: docs/report.md)."""
     if as_csv and as_json:
         raise click.UsageError("choose one of --csv and --json")
     start, end = since, until  # a bare --until day is its end: the filter is exclusive
