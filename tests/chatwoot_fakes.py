@@ -4,37 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import count
 from typing import Any
 
 import requests
 import responses
 
+from standins import chatwoot_shapes as shapes
+from standins.chatwoot_state import Account, StandinError
+
 BASE = "https://chat.example.com"
 ACCOUNT = 3
 CONVERSATIONS = f"{BASE}/api/v1/accounts/{ACCOUNT}/conversations"
-_ids = count(990_000)
 
 
-def message_json(
-    content: str,
-    *,
-    private: bool,
-    message_id: int | None = None,
-    content_attributes: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The message partial POST /messages renders: integer message_type, push-format sender."""
-    return {
-        "id": message_id or next(_ids),
-        "content": content,
-        "message_type": 1,
-        "private": private,
-        "created_at": 1781774133,
-        "content_type": "text",
-        # Chatwoot keeps whatever keys were posted (CONTRACT-NEXT §7).
-        "content_attributes": content_attributes or {},
-        "sender": {"id": 7, "name": "Aria (AI)", "type": "agent_bot"},
-    }
+# When the fake's messages are created: Chatwoot's answer carries it, nothing reads it.
+_CREATED_AT = 1781774133.0
 
 
 class FakeChatwoot:
@@ -42,6 +26,7 @@ class FakeChatwoot:
 
     def __init__(self, mock: responses.RequestsMock) -> None:
         self.mock = mock
+        self.account = Account(ACCOUNT)
         self.posted: list[dict[str, Any]] = []
         self.statuses: list[str] = []
         self.assignments: list[dict[str, Any]] = []
@@ -71,10 +56,27 @@ class FakeChatwoot:
         if self.fail_next:
             return self.fail_next.pop(0), {}, json.dumps({"error": "boom"})
         body = json.loads(request.body)
-        message = message_json(
-            body["content"],
-            private=body.get("private", False),
-            content_attributes=body.get("content_attributes"),
+        # The stand-in's account stores the message and renders Chatwoot's answer, so there
+        # is one copy of the REST shape; a conversation it hasn't seen is opened on the way.
+        display_id = int(request.url.rsplit("/", 2)[-2])
+        account = self.account
+        conversation = account.conversations.get(display_id) or account.open_conversation(
+            display_id, contact={}, assignee=None, now=_CREATED_AT
+        )
+        try:
+            created, _ = account.post(
+                conversation,
+                body.get("content"),
+                private=body.get("private", False),
+                sender=("AgentBot", account.bot.id),
+                content_attributes=body.get("content_attributes") or {},
+                now=_CREATED_AT,
+            )
+        except StandinError as error:
+            return error.status, {}, json.dumps({"error": str(error)})
+        echo_id = body.get("echo_id")
+        message = shapes.message_rest(
+            account, conversation, created, echo_id=None if echo_id is None else str(echo_id)
         )
         self.posted.append(message)
         if not message["private"]:
