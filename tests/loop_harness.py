@@ -26,13 +26,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from chatwoot.client import ChatwootClient
-from core.knowledge import KnowledgeStore
 from core.models import Conversation, Draft, DraftMessage, Handoff
+from tests import contexts
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
 from tests.clock import FakeClock
 from tests.conftest import engine_url, load_event
 from workers import runtime
-from workers.context import ReplyDeps
 from workers.debounce import ReplyTimer
 from workers.llm import FakeComposer
 from workers.queue import make_queue, make_queues
@@ -178,19 +177,17 @@ def loop(
             max_wait=MAX_WAIT,
             clock=loop.clock,
         )
-        deps = ReplyDeps(
+        deps = contexts.worker_context(
+            runtime.services().settings,
             engine=engine,
             config=runtime.services().config,  # the one the webhook routing reads too
-            knowledge=KnowledgeStore(),
+            clock=loop.clock,
             composer=loop.composer,
             chatwoot=ChatwootClient(BASE, ACCOUNT, "bot-token-abc"),
-            now=loop.clock.dt,
-            retry_later=runtime.schedule_outbox,
-            notify=loop.notices.append,
-            pause=loop.pauses.append,
+            notices=loop.notices,
+            pauses=loop.pauses,
         )
-        monkeypatch.setattr(runtime, "reply_timer", lambda: timer)
-        monkeypatch.setattr(runtime, "reply_deps", lambda: deps)
+        contexts.install(monkeypatch, deps, timer)
         # The jobs' own clock (routing, the delivery sweeper) is the loop's too.
         monkeypatch.setattr(runtime.services(), "now", loop.clock.dt)
         yield loop

@@ -178,7 +178,7 @@ def test_a_message_during_generation_gets_exactly_one_follow_up(loop: Loop) -> N
                 ).work(burst=True)
             return loop.composer.compose(prompt)
 
-    runtime.reply_deps().composer = TypingWhileWeThink()
+    runtime.worker_context().composer = TypingWhileWeThink()
     loop.composer.add(reply("Yes, it fits two!"))
     loop.composer.add(reply("Yes, it fits two, and it's freestanding!"))
     first_message = loop.customer_says("Does it fit two?", at=T0)

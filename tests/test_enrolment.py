@@ -23,7 +23,7 @@ def with_experiment(loop: Loop, autonomy: str = "draft") -> None:
     loop.configure(f'[inboxes.12]\nautonomy = "{autonomy}"\nexperiment = "sales-styles"\n')
     with session_scope(loop.engine) as session:
         arms.sync(session, arms.load_file(), now=NOW)
-    runtime.reply_deps().rng = random.Random(3)
+    runtime.worker_context().rng = random.Random(3)
 
 
 def conversation_of_the_same_contact(loop: Loop, display_id: int, text: str, at: float) -> None:

@@ -89,7 +89,7 @@ def test_on_autopilot_a_question_asked_while_claude_writes_is_answered_next(
     loop.composer = composer  # type: ignore[assignment]
     from workers import runtime
 
-    runtime.reply_deps().composer = composer
+    runtime.worker_context().composer = composer
     unassigned(loop, "Does the Trail Tent 2P fit two?", T0)
     loop.run(at=T0 + DEBOUNCE + 1)
     assert loop.fake.public() == ["Yes, two standard pads fit. 🤖"]

@@ -66,7 +66,7 @@ def second_conversation(loop: Loop, text: str, at: float) -> None:
 
 
 def test_past_the_cap_no_claude_call_a_handoff_and_one_operator_notice(loop: Loop) -> None:
-    deps = runtime.reply_deps()
+    deps = runtime.worker_context()
     deps.daily_cap = Decimal("0.01")
     loop.composer.add(expensive())
     loop.customer_says("Does it fit two?", at=T0)
@@ -86,7 +86,7 @@ def test_past_the_cap_no_claude_call_a_handoff_and_one_operator_notice(loop: Loo
 
 
 def test_under_the_cap_nothing_changes(loop: Loop) -> None:
-    runtime.reply_deps().daily_cap = Decimal("1")
+    runtime.worker_context().daily_cap = Decimal("1")
     loop.composer.add(expensive())
     loop.composer.add(expensive())
     loop.customer_says("Does it fit two?", at=T0)

@@ -31,15 +31,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import create_app
-from core.knowledge import KnowledgeStore
 from core.models import Conversation, Draft, OutboxItem
 from core.settings import Settings
 from standins.chatwoot import ChatwootStandin, serve
 from standins.chatwoot_webhooks import Delivery
+from tests import contexts
 from tests.clock import FakeClock
 from tests.conftest import engine_url
 from workers import jobs, runtime
-from workers.context import ReplyDeps
+from workers.context import WorkerContext
 from workers.debounce import ReplyTimer
 from workers.llm import FakeComposer
 from workers.queue import make_queue
@@ -73,7 +73,7 @@ class World:
         standin: ChatwootStandin,
         web: Any,
         services: Services,
-        deps: ReplyDeps,
+        deps: WorkerContext,
         composer: FakeComposer,
         config_file: Path,
     ) -> None:
@@ -294,18 +294,15 @@ def build_world(
     composer = FakeComposer()
     notices: list[dict[str, Any]] = []
     pauses: list[float] = []
-    deps = ReplyDeps(
+    deps = contexts.worker_context(
+        settings,
         engine=engine,
         config=services.config,
-        knowledge=KnowledgeStore(),
+        clock=clock,
         composer=composer,
         chatwoot=runtime.chatwoot_client(settings),
-        now=clock.dt,
-        retry_later=runtime.schedule_outbox,
-        notify=notices.append,
-        pause=pauses.append,
-        takeover_distance=settings.takeover_max_distance,
-        serves=settings.serves,
+        notices=notices,
+        pauses=pauses,
     )
     timer = ReplyTimer(
         redis_conn,
@@ -319,8 +316,7 @@ def build_world(
     monkeypatch.setattr(runtime, "services", lambda: services)
     # workers.jobs imported the function itself: its jobs must see the world's clock too.
     monkeypatch.setattr(jobs, "services", lambda: services)
-    monkeypatch.setattr(runtime, "reply_deps", lambda: deps)
-    monkeypatch.setattr(runtime, "reply_timer", lambda: timer)
+    contexts.install(monkeypatch, deps, timer)
     world = World(
         clock=clock,
         standin=standin,

@@ -11,7 +11,7 @@ from core.db import session_scope
 from core.models import Conversation, Draft
 from workers import drafts, handoffs, notes, notify, outbox, takeover
 from workers.commands import Command
-from workers.context import ReplyDeps
+from workers.context import WorkerContext
 from workers.outgoing import post
 from workers.text import join_bubbles, normalised_distance, split_bubbles
 
@@ -35,7 +35,7 @@ def handle(
     *,
     message_id: int,
     user_id: int | None,
-    deps: ReplyDeps,
+    deps: WorkerContext,
     redo: Callable[[int, str], None],
 ) -> None:
     """Carry out one command. Idempotent: running it twice changes nothing more.
@@ -83,7 +83,12 @@ def handle(
 
 
 def _bot(
-    session: Session, conversation_id: int, command: Command, *, message_id: int, deps: ReplyDeps
+    session: Session,
+    conversation_id: int,
+    command: Command,
+    *,
+    message_id: int,
+    deps: WorkerContext,
 ) -> None:
     switch = command.text.lower()
     if switch == "off":
@@ -102,7 +107,12 @@ def _bot(
 
 
 def _handoff(
-    session: Session, conversation_id: int, *, message_id: int, user_id: int | None, deps: ReplyDeps
+    session: Session,
+    conversation_id: int,
+    *,
+    message_id: int,
+    user_id: int | None,
+    deps: WorkerContext,
 ) -> None:
     """The rep decides the bot's suggested handoff (or their own): hand to the team now."""
     conversation = session.get(Conversation, conversation_id)
@@ -126,7 +136,7 @@ def _handoff(
     )
 
 
-def _window_closed(session: Session, conversation_id: int, deps: ReplyDeps) -> str | None:
+def _window_closed(session: Session, conversation_id: int, deps: WorkerContext) -> str | None:
     """Why a free-form message can't go out now, or None if it can."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
@@ -161,7 +171,7 @@ def _target(
 
 
 def _send(
-    session: Session, draft: Draft, command: Command, *, user_id: int | None, deps: ReplyDeps
+    session: Session, draft: Draft, command: Command, *, user_id: int | None, deps: WorkerContext
 ) -> None:
     assert draft.id is not None
     bubbles = split_bubbles(command.text) if command.text else list(draft.bubbles)
@@ -186,7 +196,7 @@ def _send(
 
 
 def _note(
-    session: Session, conversation_id: int, message_id: int, text: str, deps: ReplyDeps
+    session: Session, conversation_id: int, message_id: int, text: str, deps: WorkerContext
 ) -> None:
     outbox.add(
         session,

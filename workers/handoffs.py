@@ -15,7 +15,7 @@ from core.db import session_scope
 from core.models import Conversation, Handoff
 from core.vocabulary import HANDOFF_REASONS
 from workers import drafts, notes, notify, outbox
-from workers.context import ReplyDeps
+from workers.context import WorkerContext
 
 REASONS = HANDOFF_REASONS
 
@@ -79,7 +79,7 @@ def hand_off(
 
 
 def hand_over(
-    conversation_id: int, deps: ReplyDeps, *, reason: str, key: str, why: str | None = None
+    conversation_id: int, deps: WorkerContext, *, reason: str, key: str, why: str | None = None
 ) -> None:
     """Hand a conversation to humans. Without ``why`` (autonomy off) there is no note and no
     assignment; with it, a note for the rep or on-duty agent and the inbox's assignment.

@@ -96,19 +96,19 @@ def _act(action: deliveries.Action) -> None:
             action.command,
             message_id=action.message_id,
             user_id=action.user_id,
-            deps=runtime.reply_deps(),
+            deps=runtime.worker_context(),
             redo=partial(enqueue_redo, message_id=action.message_id),
         )
     elif isinstance(action, HumanReplied):
-        takeover.on_human_reply(action, runtime.reply_deps())
+        takeover.on_human_reply(action, runtime.worker_context())
     elif isinstance(action, HandOff):
-        deps = runtime.reply_deps()
+        deps = runtime.worker_context()
         handoffs.hand_over(
             action.conversation_id, deps, reason=action.reason, key=action.key, why=action.why
         )
         outgoing.post(action.conversation_id, deps)
     elif isinstance(action, OwnEcho):
-        outgoing.settle_echo(action, runtime.reply_deps())
+        outgoing.settle_echo(action, runtime.worker_context())
 
 
 def reply(conversation_id: int, timer: str | None = None) -> None:
@@ -129,7 +129,9 @@ def reply(conversation_id: int, timer: str | None = None) -> None:
         if not held:
             return  # the holder reads the database after us and covers our messages
         snapshot = reply_timer.snapshot(conversation_id)
-        covered_up_to = replies.draft_reply(conversation_id, runtime.reply_deps(), timing=timing)
+        covered_up_to = replies.draft_reply(
+            conversation_id, runtime.worker_context(), timing=timing
+        )
     if covered_up_to is not None:
         took = perf_counter() - started
         # One line per reply: how late the timer fired, and what was Claude's and what ours.
@@ -173,7 +175,7 @@ def redo(conversation_id: int, hint: str, message_id: int) -> None:
                 job_timeout=REPLY_JOB_TIMEOUT,
             )
             return
-        deps = runtime.reply_deps()
+        deps = runtime.worker_context()
         if replies.draft_reply(conversation_id, deps, hint=hint or None) is None:
             with session_scope(rt.engine) as session:
                 outbox.add(
@@ -188,12 +190,12 @@ def redo(conversation_id: int, hint: str, message_id: int) -> None:
 
 def deliver_outbox(conversation_id: int, attempt: int = 0) -> None:
     """Retry posting what Chatwoot refused transiently; keeps going until it is posted."""
-    outgoing.post(conversation_id, runtime.reply_deps(), attempt=attempt)
+    outgoing.post(conversation_id, runtime.worker_context(), attempt=attempt)
 
 
 def retry_stuck_outbox() -> int:
     """Periodic: post whatever the outbox still holds, in case a retry job was lost."""
-    deps = runtime.reply_deps()
+    deps = runtime.worker_context()
     with session_scope(deps.engine) as session:
         stuck = outbox.stuck_conversations(
             session, now=deps.now(), older_than=timedelta(seconds=OUTBOX_STUCK_SECONDS)
@@ -207,7 +209,7 @@ def retry_stuck_outbox() -> int:
 def sweep_replies() -> int:
     """Periodic: restart the reply timer of conversations left unanswered (see sweeper)."""
     settings = services().settings
-    deps, reply_timer = runtime.reply_deps(), runtime.reply_timer()
+    deps, reply_timer = runtime.worker_context(), runtime.reply_timer()
     with session_scope(deps.engine) as session:
         rescues = sweeper.unanswered(
             session,
@@ -256,7 +258,7 @@ def sweep_replies() -> int:
 
 def check_drafts() -> int:
     """Periodic: expire drafts whose channel window closed, and remind reps of waiting ones."""
-    deps = runtime.reply_deps()
+    deps = runtime.worker_context()
     interval = timedelta(minutes=services().settings.draft_remind_minutes)
     now = deps.now()
     with session_scope(deps.engine) as session:

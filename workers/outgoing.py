@@ -1,7 +1,7 @@
 """Posting what the outbox holds for a conversation, and settling Chatwoot's echoes of it.
 
 Every core function that queues a message ends by calling ``post``; a transient Chatwoot
-failure schedules a retry through ``ReplyDeps.retry_later``.
+failure schedules a retry through ``WorkerContext.retry_later``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from sqlmodel import Session
 from core.db import session_scope
 from core.models import Conversation
 from workers import drafts, notes, outbox, posting, undelivered
-from workers.context import ReplyDeps
+from workers.context import WorkerContext
 from workers.deliveries import OwnEcho
 
 
-def post(conversation_id: int, deps: ReplyDeps, *, attempt: int = 0) -> None:
+def post(conversation_id: int, deps: WorkerContext, *, attempt: int = 0) -> None:
     """Post what the outbox holds for the conversation; schedule a retry if Chatwoot fails.
 
     Chatwoot failures don't count against Claude's budget: the outbox keeps retrying. A
@@ -38,7 +38,7 @@ def post(conversation_id: int, deps: ReplyDeps, *, attempt: int = 0) -> None:
                 return
 
 
-def _hand_off_refused(session: Session, conversation_id: int, deps: ReplyDeps) -> bool:
+def _hand_off_refused(session: Session, conversation_id: int, deps: WorkerContext) -> bool:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         return False
@@ -52,7 +52,7 @@ def _hand_off_refused(session: Session, conversation_id: int, deps: ReplyDeps) -
     )
 
 
-def settle_echo(action: OwnEcho, deps: ReplyDeps) -> None:
+def settle_echo(action: OwnEcho, deps: WorkerContext) -> None:
     """Chatwoot echoed one of Wingman's messages: settle its outbox item if still open, and
     hand the conversation over if the channel refused it."""
     with session_scope(deps.engine) as session:

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from core.config import InboxConfig
 from workers import drafts, notes, notify, outbox
-from workers.context import ReplyDeps
+from workers.context import WorkerContext
 from workers.notes import mention
 from workers.windows import Window
 
@@ -63,7 +63,7 @@ def reminder(
 
 
 def queue_due(
-    session: Session, deps: ReplyDeps, *, interval: timedelta
+    session: Session, deps: WorkerContext, *, interval: timedelta
 ) -> list[tuple[int, dict[str, Any]]]:
     """Queue due reminders for pending drafts: (conversation, notice) for each new one.
 

@@ -34,7 +34,7 @@ from workers import (
     outgoing,
     spend,
 )
-from workers.context import ReplyDeps
+from workers.context import WorkerContext
 from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, ComposerError, Prompt, Reply, Turn, Usage
 from workers.playbook import arm_text, knowledge_text, system_text
@@ -66,7 +66,7 @@ class Timing:
 
 def draft_reply(
     conversation_id: int,
-    deps: ReplyDeps,
+    deps: WorkerContext,
     *,
     hint: str | None = None,
     timing: Timing | None = None,
@@ -119,7 +119,7 @@ def draft_reply(
 
 
 def _gather(
-    session: Session, conversation_id: int, deps: ReplyDeps, *, hint: str | None
+    session: Session, conversation_id: int, deps: WorkerContext, *, hint: str | None
 ) -> _Work | None:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None or not deps.serves(conversation.account_id):
@@ -203,7 +203,7 @@ def _with_earlier(session: Session, conversation: Conversation, turns: list[Turn
 
 
 def _store_draft(
-    conversation_id: int, work: _Work, reply: Reply, deps: ReplyDeps, *, hint: str | None
+    conversation_id: int, work: _Work, reply: Reply, deps: WorkerContext, *, hint: str | None
 ) -> dict[str, Any] | None:
     """Store the draft and queue its note; returns the notice to send once committed."""
     now = deps.now()
@@ -313,7 +313,7 @@ def _notice(kind: str, work: _Work, now: datetime, **fields: Any) -> dict[str, A
 def _fail(
     conversation_id: int,
     work: _Work,
-    deps: ReplyDeps,
+    deps: WorkerContext,
     reason: str,
     *,
     category: str,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import timedelta
 from functools import cache
 
@@ -9,11 +11,10 @@ from sqlmodel import Session
 
 from chatwoot.client import ChatwootClient
 from core import logs
-from core.knowledge import KnowledgeStore
 from core.settings import Settings
-from workers import drafts, notify
+from workers import context, drafts, notify
 from workers.claude import ClaudeComposer
-from workers.context import ReplyDeps
+from workers.context import WorkerContext
 from workers.debounce import ReplyTimer
 from workers.services import Services
 
@@ -57,24 +58,20 @@ def chatwoot_client(settings: Settings) -> ChatwootClient | None:
 
 
 @cache
-def reply_deps() -> ReplyDeps:
+def worker_context() -> WorkerContext:
     rt = services()
     settings = rt.settings
-    composer = ClaudeComposer.from_settings(settings) if settings.claude_configured else None
-    return ReplyDeps(
+    return context.build(
+        settings,
         engine=rt.engine,
         config=rt.config,
-        knowledge=KnowledgeStore(),
-        composer=composer,
+        composer=ClaudeComposer.from_settings(settings) if settings.claude_configured else None,
         chatwoot=chatwoot_client(settings),
         now=rt.now,
-        cache_ttl=settings.prompt_cache_ttl,
-        takeover_distance=settings.takeover_max_distance,
-        prices=settings.claude_prices,
-        daily_cap=settings.claude_daily_cap_usd,
         retry_later=schedule_outbox,
+        pause=time.sleep,
+        rng=random.SystemRandom(),
         notify=lambda body: notify.enqueue(rt.queue, settings.notify_webhook_url, body),
-        serves=settings.serves,
     )
 
 
@@ -85,7 +82,7 @@ def warm_up() -> None:
     Claude connections and reading the configuration: a hundred milliseconds or more that
     would otherwise land on the first customer after every start.
     """
-    deps = reply_deps()
+    deps = worker_context()
     with Session(deps.engine) as session:
         drafts.waiting_messages(session, 0)
         drafts.pending_draft(session, 0)
@@ -115,5 +112,5 @@ def reset() -> None:
     """Forget the built collaborators (tests point them at other servers)."""
     if services.cache_info().currsize:
         services().close()
-    for built in (reply_deps, reply_timer, services):
+    for built in (worker_context, reply_timer, services):
         built.cache_clear()

@@ -13,7 +13,7 @@ from core.models import Draft, Handoff
 from core.pricing import cost
 from core.settings import Prices
 from workers import notify
-from workers.context import ReplyDeps
+from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def spent_today(session: Session, prices: Prices, *, now: datetime) -> Decimal:
     )
 
 
-def over_daily_cap(deps: ReplyDeps) -> str | None:
+def over_daily_cap(deps: WorkerContext) -> str | None:
     """Why no new Claude call may be made today, or None."""
     if deps.daily_cap is None:
         return None
@@ -51,7 +51,7 @@ def over_daily_cap(deps: ReplyDeps) -> str | None:
     return f"today's Claude spend (${spent:.2f}) reached the daily cap of ${deps.daily_cap}"
 
 
-def notify_cap_once(deps: ReplyDeps, reason: str) -> None:
+def notify_cap_once(deps: WorkerContext, reason: str) -> None:
     """The operator hears about the cap on its first handoff of the (UTC) day only."""
     now = deps.now()
     midnight = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from core.db import session_scope
 from core.models import Conversation, Draft
 from workers import drafts, outbox, outgoing
-from workers.context import ReplyDeps
+from workers.context import WorkerContext
 from workers.deliveries import HumanReplied
 from workers.text import join_bubbles, normalised_distance
 
@@ -101,7 +101,7 @@ def _continues_a_copy(
     return recent is not None and closeness(recent, text) < threshold
 
 
-def on_human_reply(action: HumanReplied, deps: ReplyDeps) -> None:
+def on_human_reply(action: HumanReplied, deps: WorkerContext) -> None:
     """A human answered publicly: count a copied draft as sent, or let the human take over."""
     with session_scope(deps.engine) as session:
         outcome = human_replied(
