@@ -18,9 +18,10 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import error
-from chatwoot.events import KNOWN_EVENTS, Event, PayloadError, parse_event
+from chatwoot.events import KNOWN_EVENTS, Event, parse_event
 from chatwoot.payloads import BodyError, load_body
 from chatwoot.signature import SignatureError, verify
+from chatwoot.values import PayloadError
 from core.store import store_delivery
 from workers import notify
 from workers.dispatch import enqueue_delivery

@@ -11,15 +11,15 @@ from typing import Any, Literal, TypeVar
 
 import requests
 
-from chatwoot.errors import ChatwootError
-from chatwoot.types import (
-    STATUSES,
-    ChatwootMessage,
-    ConversationSnapshot,
+from chatwoot.answers import (
+    conversation_from_api,
     labels_from_api,
+    message_from_api,
     messages_from_api,
     status_from_api,
 )
+from chatwoot.errors import ChatwootError
+from chatwoot.types import STATUSES, ChatwootMessage, ConversationSnapshot
 
 T = TypeVar("T")
 Token = Literal["bot", "user"]
@@ -102,7 +102,7 @@ class ChatwootClient:
         if echo_id is not None:
             body["echo_id"] = echo_id
         path = f"/conversations/{conversation_id}/messages"
-        return self._fetch("POST", path, ChatwootMessage.from_api, token="bot", body=body)
+        return self._fetch("POST", path, message_from_api, token="bot", body=body)
 
     def list_messages(
         self, conversation_id: int, *, before: int | None = None, after: int | None = None
@@ -123,7 +123,7 @@ class ChatwootClient:
     def get_conversation(self, conversation_id: int) -> ConversationSnapshot:
         """The conversation as Chatwoot shows it, with only its last message."""
         path = f"/conversations/{conversation_id}"
-        return self._fetch("GET", path, ConversationSnapshot.from_api, token="bot")
+        return self._fetch("GET", path, conversation_from_api, token="bot")
 
     def toggle_status(
         self, conversation_id: int, status: str, *, snoozed_until: int | None = None

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
-from chatwoot import payloads
+from chatwoot import payloads, values
 
 MESSAGE_EVENTS = frozenset({"message_created", "message_updated"})
 CONVERSATION_EVENTS = frozenset(
@@ -44,17 +44,6 @@ class SenderKind(StrEnum):
     BOT = "bot"
     HUMAN = "human"
     SYSTEM = "system"
-
-
-class PayloadError(ValueError):
-    """A payload lacks a field Wingman cannot store it without, or holds an unusable value.
-
-    ``field`` is the value's dotted path, e.g. ``conversation.meta.assignee.id``.
-    """
-
-    def __init__(self, field_name: str, problem: str = "is missing") -> None:
-        super().__init__(f"'{field_name}' {problem}")
-        self.field = field_name
 
 
 @dataclass(frozen=True)
@@ -160,7 +149,7 @@ def parse_event(payload: dict[str, Any]) -> Event:
         if name in WIDGET_EVENTS:
             return _widget_event(str(name), payloads.WidgetEvent.model_validate(payload))
     except ValidationError as exc:
-        raise _payload_error(exc) from None
+        raise values.payload_error(exc) from None
     raise ValueError(f"not a known event: {name!r}")
 
 
@@ -185,7 +174,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     """Chatwoot sends ISO-8601 strings on messages and unix numbers on conversations;
     None for anything else, or a time outside 2000-2100."""
     try:
-        return payloads.timestamp(value)
+        return values.timestamp(value)
     except PydanticCustomError:
         return None
 
@@ -350,28 +339,3 @@ def _assignee_type(assignee: payloads.Person | None) -> str | None:
     if assignee is None:
         return None
     return {"user": "User", "agent_bot": "AgentBot"}.get(assignee.type or "")
-
-
-_PROBLEMS = {
-    "missing": "is missing",
-    "model_type": "must be an object",
-    "model_attributes_type": "must be an object",
-    "dict_type": "must be an object",
-    "list_type": "must be a list",
-}
-
-
-def _payload_error(exc: ValidationError) -> PayloadError:
-    """The first problem, named by its dotted path."""
-    first = exc.errors(include_url=False)[0]
-    path = ".".join(str(part) for part in first["loc"]) or "body"
-    kind, value = first["type"], first.get("input")
-    if kind == payloads.INVALID:
-        problem = first["msg"]
-    elif kind in _PROBLEMS:
-        problem = _PROBLEMS[kind]
-        if kind != "missing":
-            problem = "is missing" if value is None else f"{problem}, got {payloads.show(value)}"
-    else:
-        problem = first["msg"]
-    return PayloadError(path, problem)

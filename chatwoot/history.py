@@ -14,7 +14,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BeforeValidator, Field
 
 from chatwoot.client import ChatwootClient
 from chatwoot.errors import ChatwootError
@@ -23,10 +25,10 @@ from chatwoot.events import (
     ConversationData,
     InboxData,
     MessageData,
-    PayloadError,
     parse_event,
     parse_timestamp,
 )
+from chatwoot.values import PayloadError, Shape, empty_as_none, parse
 
 T = TypeVar("T")
 
@@ -35,6 +37,24 @@ MESSAGES_PER_PAGE = 100
 # Chatwoot's Rack::Attack allows 3000 requests a minute per IP (RACK_ATTACK_LIMIT); the
 # live bot and exports share that IP, so the import leaves them a fifth.
 DEFAULT_PER_MINUTE = 2400
+
+
+class _Items(Shape):
+    """A list answer's envelope; each item is parsed as a webhook body is."""
+
+    payload: list[dict[str, Any]]
+
+
+class _PageMeta(Shape):
+    all_count: Annotated[int, Field(ge=0)] = 0
+
+
+class _Page(_Items):
+    meta: Annotated[_PageMeta | None, BeforeValidator(empty_as_none)] = None
+
+
+class _ConversationList(Shape):
+    data: _Page
 
 
 @dataclass(frozen=True)
@@ -92,20 +112,19 @@ class HistoryClient(ChatwootClient):
         )
 
     def _parse_page(self, data: Any) -> HistoryPage:
-        body = _obj(_obj(data)["data"])
-        items = body["payload"]
-        if not isinstance(items, list):
-            raise TypeError("data.payload is not a list")
+        body = parse(_ConversationList, data).data
         return HistoryPage(
-            [self._parse_conversation(_obj(item)) for item in items],
-            all_count=int(_obj(body.get("meta") or {}).get("all_count") or 0),
+            [self._parse_conversation(item) for item in body.payload],
+            all_count=body.meta.all_count if body.meta else 0,
         )
 
     def _parse_conversation(self, raw: dict[str, Any]) -> HistoryConversation:
-        meta = _obj(raw.get("meta") or {})
+        # A meta that isn't an object is refused by parse_event, with its path.
+        meta = raw.get("meta")
+        channel = meta.get("channel") if isinstance(meta, dict) else None
         payload = {
             **raw,
-            "channel": raw.get("channel") or meta.get("channel"),
+            "channel": raw.get("channel") or channel,
             "account": {"id": self.account_id},
             "event": "conversation_updated",
         }
@@ -116,12 +135,8 @@ class HistoryClient(ChatwootClient):
         return HistoryConversation(event.conversation, event.inbox, last_activity)
 
     def _parse_messages(self, conversation_id: int, data: Any) -> list[MessageData]:
-        items = _obj(data)["payload"]
-        if not isinstance(items, list):
-            raise TypeError("payload is not a list")
         messages = []
-        for item in items:
-            raw = _obj(item)
+        for raw in parse(_Items, data).payload:
             payload = {
                 **raw,
                 "conversation": {"id": conversation_id, "inbox_id": raw.get("inbox_id")},
@@ -229,9 +244,3 @@ class HistoryReader:
                     raise
                 self._sleep(self.backoff.delay(attempt))
                 attempt += 1
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise TypeError(f"expected an object, got {type(value).__name__}")
-    return value

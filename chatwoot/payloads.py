@@ -1,40 +1,32 @@
-"""The payload shapes Wingman reads, validated: the one coercion layer for Chatwoot JSON.
-
-Pydantic models of the parts of Chatwoot's bodies that Wingman uses (CONTRACT.md §1.3-1.6);
-unknown keys are ignored. Every value is checked against what the database can hold, so
-odd input is a named error here instead of a failure at storage time:
-
-- ids are whole numbers from 1 to 2^63-1 (BIGINT); ASCII digit strings are read too;
-- times are ISO-8601 strings or unix seconds between 2000 and 2100;
-- text has its NUL characters removed (PostgreSQL text can't hold them, SQLite can, and
-  both must store the same), and text that isn't valid Unicode (a lone surrogate from a
-  ``\\ud800`` escape) is refused: neither database driver can encode it;
-- JSON objects stored as they are (``content_attributes``, attachments, contact
-  attributes) are cleaned the same way, recursively, and refused past ``MAX_DEPTH``
-  levels or with a number no JSON column can hold.
-
-Validation is lenient about what Chatwoot legally leaves out or nulls (``content``,
-``sender``, ``meta``...): a null optional value reads as absent.
-"""
+"""The webhook bodies Wingman reads (CONTRACT.md §1.3-1.6), as pydantic shapes over the
+validated values of ``chatwoot.values``; unknown keys are ignored."""
 
 from __future__ import annotations
 
 import json
-import math
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
-from pydantic_core import PydanticCustomError
+from pydantic import BeforeValidator, Field
 
-MAX_ID = 2**63 - 1  # PostgreSQL's BIGINT
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-# Chatwoot's deepest stored object (an email's content_attributes) is a few levels deep.
-MAX_DEPTH = 32
-# Chatwoot's Message enum order; REST responses carry the integer.
-MESSAGE_TYPES = ("incoming", "outgoing", "activity", "template")
+from chatwoot.values import (
+    Content,
+    Flag,
+    Id,
+    JsonObject,
+    JsonObjects,
+    Labels,
+    MessageType,
+    OptionalFlag,
+    OptionalId,
+    Seconds,
+    Shape,
+    Text,
+    Timestamp,
+    WaitingSince,
+    none_as_empty,
+    short,
+)
 
 # Chatwoot's bodies nest about six levels. Python's json recurses once per level and fails
 # near 1000, at a depth that depends on the caller's own stack: a cap makes a body that
@@ -42,20 +34,6 @@ MESSAGE_TYPES = ("incoming", "outgoing", "activity", "template")
 MAX_BODY_DEPTH = 64
 _STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"')
 _BRACKET = re.compile(r"[\[\]{}]")
-
-# The error type of every problem found here; its message is the whole explanation.
-INVALID = "wingman_invalid"
-_FIRST_SECOND, _LAST_SECOND = EARLIEST.timestamp(), LATEST.timestamp()
-
-
-def invalid(problem: str, value: Any = ...) -> PydanticCustomError:
-    shown = "" if value is ... else f", got {show(value)}"
-    return PydanticCustomError(INVALID, "{problem}", {"problem": problem + shown})
-
-
-def show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class BodyError(ValueError):
@@ -88,192 +66,6 @@ def _nesting_exceeds(text: str, limit: int) -> bool:
     return False
 
 
-# --- values -------------------------------------------------------------------------------
-
-
-def _whole(value: Any) -> int:
-    if type(value) is int:  # not bool, not float
-        number = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        number = int(value)
-    else:
-        raise invalid("must be a whole number", value)
-    if not 1 <= number <= MAX_ID:
-        raise invalid("must be from 1 to 2^63-1", value)
-    return number
-
-
-def _id(value: Any) -> int:
-    if value is None:
-        raise invalid("is missing")
-    return _whole(value)
-
-
-def _optional_id(value: Any) -> int | None:
-    # Chatwoot nulls an absent assignee or team; 0 never names anything either.
-    return None if value is None or value == 0 else _whole(value)
-
-
-def clean_text(value: str) -> str:
-    """``value`` without NUL characters; refuses text neither database can encode."""
-    if value.isascii():
-        return value.replace("\x00", "") if "\x00" in value else value
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise invalid("is not valid Unicode text (it holds a lone surrogate)") from None
-    return value.replace("\x00", "") if "\x00" in value else value
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if type(value) is not str:
-        raise invalid("must be text", value)
-    return clean_text(value) or None
-
-
-def _content(value: Any) -> str | None:
-    # Unlike other text, an empty content stays empty: it is what the message said.
-    if value is None:
-        return None
-    if type(value) is not str:
-        raise invalid("must be text", value)
-    return clean_text(value)
-
-
-def _label(value: Any) -> str:
-    if type(value) is not str:
-        raise invalid("must be text", value)
-    return clean_text(value)
-
-
-def _short(limit: int) -> PlainValidator:
-    """Optional text of at most ``limit`` characters (the column's width)."""
-
-    def validate(value: Any) -> str | None:
-        text = _text(value)
-        if text is not None and len(text) > limit:
-            raise invalid(f"must be at most {limit} characters", value)
-        return text
-
-    return PlainValidator(validate)
-
-
-def clean_json(value: Any, depth: int = 0) -> Any:
-    """A JSON value with NUL characters removed from every string and key."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        if depth >= MAX_DEPTH:
-            raise invalid(f"is nested deeper than {MAX_DEPTH} levels")
-        return {clean_text(str(k)): clean_json(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        if depth >= MAX_DEPTH:
-            raise invalid(f"is nested deeper than {MAX_DEPTH} levels")
-        return [clean_json(v, depth + 1) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        raise invalid("holds a number too large to store", value)
-    return value
-
-
-def _object(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise invalid("must be an object", value)
-    cleaned: dict[str, Any] = clean_json(value)
-    return cleaned
-
-
-def _item(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise invalid("must be an object", value)
-    cleaned: dict[str, Any] = clean_json(value)
-    return cleaned
-
-
-def _none_as_empty(value: Any) -> Any:
-    return [] if value is None else value
-
-
-def _seconds(value: Any) -> float | None:
-    if value is None:
-        return None
-    if type(value) not in (int, float):
-        raise invalid("must be a unix time in seconds", value)
-    if not _FIRST_SECOND <= value < _LAST_SECOND:  # NaN fails this too
-        raise invalid(f"must be a time from {EARLIEST.year} to {LATEST.year}", value)
-    return float(value)
-
-
-def _waiting_since(value: Any) -> int | None:
-    # Chatwoot sends 0 for "not waiting".
-    if value == 0 and type(value) is int:
-        return 0
-    seconds = _seconds(value)
-    return None if seconds is None else int(seconds)
-
-
-def timestamp(value: Any) -> datetime | None:
-    """Chatwoot sends ISO-8601 strings on messages and unix seconds on conversations."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        seconds = _seconds(value)
-        return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid("must be an ISO-8601 time", value) from None
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if not EARLIEST <= parsed < LATEST:
-        raise invalid(f"must be a time from {EARLIEST.year} to {LATEST.year}", value)
-    return parsed.astimezone(UTC)
-
-
-def _flag(value: Any) -> bool:
-    return False if value is None else _optional_flag(value) or False
-
-
-def _optional_flag(value: Any) -> bool | None:
-    if value is None or type(value) is bool:
-        return value
-    raise invalid("must be true or false", value)
-
-
-def _message_type(value: Any) -> str:
-    if type(value) is int and 0 <= value < len(MESSAGE_TYPES):
-        return MESSAGE_TYPES[value]
-    if value in MESSAGE_TYPES:
-        return str(value)
-    raise invalid(f"must be one of {MESSAGE_TYPES}", value)
-
-
-Id = Annotated[int, PlainValidator(_id)]
-OptionalId = Annotated[int | None, PlainValidator(_optional_id)]
-Text = Annotated[str | None, PlainValidator(_text)]
-Content = Annotated[str | None, PlainValidator(_content)]
-Labels = Annotated[list[Annotated[str, PlainValidator(_label)]], BeforeValidator(_none_as_empty)]
-JsonObject = Annotated[dict[str, Any], PlainValidator(_object)]
-JsonObjects = Annotated[
-    list[Annotated[dict[str, Any], PlainValidator(_item)]], BeforeValidator(_none_as_empty)
-]
-Timestamp = Annotated[datetime | None, PlainValidator(timestamp)]
-Seconds = Annotated[float | None, PlainValidator(_seconds)]
-WaitingSince = Annotated[int | None, PlainValidator(_waiting_since)]
-Flag = Annotated[bool, PlainValidator(_flag)]
-OptionalFlag = Annotated[bool | None, PlainValidator(_optional_flag)]
-MessageType = Annotated[str, PlainValidator(_message_type)]
-
-
-# --- shapes -------------------------------------------------------------------------------
-
-
-class Shape(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
 class Account(Shape):
     id: Id
     name: Text = None
@@ -304,7 +96,7 @@ class Contact(Shape):
 class Sender(Contact):
     """A message's sender; contacts carry no ``type`` in webhooks (CONTRACT.md §1.3)."""
 
-    type: Annotated[str | None, _short(32)] = None
+    type: Annotated[str | None, short(32)] = None
 
 
 class Person(Shape):
@@ -318,7 +110,7 @@ class Person(Shape):
 class Meta(Shape):
     sender: Contact | None = None
     assignee: Person | None = None
-    assignee_type: Annotated[str | None, _short(16)] = None
+    assignee_type: Annotated[str | None, short(16)] = None
     team: Person | None = None
 
 
@@ -344,11 +136,11 @@ class PushMessage(Shape):
 class Conversation(Shape):
     id: Id
     inbox_id: OptionalId = None
-    channel: Annotated[str | None, _short(64)] = None
-    status: Annotated[str | None, _short(16)] = None
+    channel: Annotated[str | None, short(64)] = None
+    status: Annotated[str | None, short(16)] = None
     meta: Meta | None = None
     contact_inbox: ContactInbox | None = None
-    messages: Annotated[list[PushMessage], BeforeValidator(_none_as_empty)] = Field(
+    messages: Annotated[list[PushMessage], BeforeValidator(none_as_empty)] = Field(
         default_factory=list
     )
     labels: Labels = Field(default_factory=list)
@@ -372,7 +164,7 @@ class MessageEvent(Shape):
     sender: Sender | None = None
     private: Flag = False
     content: Content = None
-    content_type: Annotated[str | None, _short(32)] = None
+    content_type: Annotated[str | None, short(32)] = None
     content_attributes: JsonObject = Field(default_factory=dict)
     additional_attributes: JsonObject = Field(default_factory=dict)
     attachments: JsonObjects = Field(default_factory=list)

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from chatwoot.events import PayloadError, parse_event
+from chatwoot.events import parse_event
+from chatwoot.values import PayloadError
 from core.config import ConfigStore
 from core.db import session_scope
 from core.models import Contact, Conversation, Delivery, Message

@@ -141,6 +141,34 @@ def test_unknown_message_type_is_a_permanent_error(
         client.create_message(1423, "hi")
     assert caught.value.transient is False
     assert caught.value.status == 200
+    # The same coercion layer as webhook bodies: the error names the field and the value.
+    assert "'message_type' must be one of" in str(caught.value)
+    assert "got 9" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"created_at": None}, "'created_at' is missing"),
+        ({"id": "x"}, "'id' must be a whole number"),
+        ({"content": "a\x00b"}, None),  # NUL removed, as from a webhook
+        ({"sender": {"type": "agent_bot"}}, "'sender.id' is missing"),
+    ],
+)
+def test_a_rest_message_is_validated_like_a_webhook_body(
+    rsps: responses.RequestsMock,
+    client: ChatwootClient,
+    change: dict[str, Any],
+    problem: str | None,
+) -> None:
+    rsps.post(f"{CONV}/messages", json={**rest_message(), **change})
+
+    if problem is None:
+        assert client.create_message(1423, "hi").content == "ab"
+        return
+    with pytest.raises(ChatwootError) as caught:
+        client.create_message(1423, "hi")
+    assert problem in str(caught.value)
 
 
 def test_list_messages_uses_the_user_token_and_cursor_params(

@@ -6,12 +6,12 @@ import pytest
 
 from chatwoot.events import (
     KNOWN_EVENTS,
-    PayloadError,
     SenderKind,
     parse_event,
     parse_timestamp,
     sender_kind,
 )
+from chatwoot.values import PayloadError
 from tests.conftest import event_names, load_event
 
 
