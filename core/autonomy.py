@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from core.config import ConfigStore
+from core.config_store import ConfigStore
 from core.models import AutonomyChange, InboxSetting
 from core.settings import Autonomy
 

@@ -7,27 +7,37 @@ promotion to autopilot holds for one version only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from core import tomlfile
 from core.models import Arm, Experiment
+from core.tomlfile import (
+    Invalid,
+    any_text,
+    join,
+    list_of,
+    money,
+    number,
+    one_of,
+    positive_int,
+    positive_number,
+    text,
+)
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "experiments.toml"
 MODES = ("fixed", "thompson")
-_EXPERIMENT_KEYS = {"mode", "min_share", "draws", "arms"}
-_ARM_KEYS = {"instructions", "weight", "show_prices", "price_floor", "price_ceiling"}
-
-
-class ExperimentFileError(ValueError):
-    """The experiments file is invalid; the message names the file and the key."""
+_MIN_SHARE = Decimal("0.05")
+_EXPERIMENT_KEYS = ("mode", "min_share", "draws", "arms")
+_ARM_KEYS = ("instructions", "weight", "show_prices", "price_floor", "price_ceiling")
 
 
 @dataclass(frozen=True)
@@ -63,14 +73,11 @@ class ExperimentSpec:
 
 
 def load_file(path: Path = DEFAULT_FILE) -> list[ExperimentSpec]:
-    try:
-        # Decimal, so a price floor of 219.10 stays exactly that.
-        data = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
-    except OSError as exc:
-        raise ExperimentFileError(f"{path}: can't be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentFileError(f"{path}: {exc}") from None
-    return [_experiment(path, name, raw) for name, raw in (data.get("experiments") or {}).items()]
+    """Read and validate the file; raises ConfigError listing every problem."""
+    reader = _ExperimentReader()
+    specs = reader.document(tomlfile.read(path))
+    reader.check(path)
+    return specs
 
 
 def sync(session: Session, specs: list[ExperimentSpec], *, now: datetime) -> list[Arm]:
@@ -129,74 +136,44 @@ def current_arms(session: Session, experiment: str) -> list[Arm]:
     return list(session.exec(query.order_by(col(Arm.key))))
 
 
-def _experiment(path: Path, name: str, raw: Any) -> ExperimentSpec:
-    where = f"{path}: experiments.{name}"
-    if not isinstance(raw, dict):
-        raise ExperimentFileError(f"{where} must be a table")
-    unknown = set(raw) - _EXPERIMENT_KEYS
-    if unknown:
-        raise ExperimentFileError(
-            f"{where}: unknown key(s) {sorted(unknown)}; valid: {sorted(_EXPERIMENT_KEYS)}"
-        )
-    mode = raw.get("mode", "fixed")
-    if mode not in MODES:
-        raise ExperimentFileError(f"{where}.mode: {mode!r} is not one of {MODES}")
-    min_share = raw.get("min_share", 0.05)
-    arms_raw = raw.get("arms") or {}
-    if not isinstance(arms_raw, dict) or not arms_raw:
-        raise ExperimentFileError(f"{where}.arms: an experiment needs at least one arm")
-    share = _number(min_share)
-    if share is None or not 0 <= share * len(arms_raw) <= 1:
-        raise ExperimentFileError(
-            f"{where}.min_share: {min_share!r} times {len(arms_raw)} arms must be from 0 to 1"
-        )
-    draws = raw.get("draws", 1000)
-    if not isinstance(draws, int) or draws < 1:
-        raise ExperimentFileError(f"{where}.draws: {draws!r} must be a positive whole number")
-    arms = tuple(_arm(f"{where}.arms.{key}", key, value) for key, value in arms_raw.items())
-    return ExperimentSpec(name, mode, float(share), draws, arms)
+class _ExperimentReader(tomlfile.Reader):
+    def document(self, data: dict[str, Any]) -> list[ExperimentSpec]:
+        self.table(data, "", ("experiments",))
+        specs = []
+        for name, raw in self.tables(data.get("experiments", {}), "experiments").items():
+            read = functools.partial(self.experiment, name)
+            spec = self.attempt(read, raw, join("experiments", name))
+            if spec is not None:
+                specs.append(spec)
+        return specs
 
+    def experiment(self, name: str, value: Any, path: str) -> ExperimentSpec:
+        t = self.table(value, path, _EXPERIMENT_KEYS)
+        mode = self.get(one_of(MODES), t, "mode", path) or "fixed"
+        arms_path = join(path, "arms")
+        arms_raw = self.tables(t.get("arms", {}), arms_path)
+        if not arms_raw:
+            raise Invalid(f"{arms_path}: an experiment needs at least one arm")
+        share = self.get(number, t, "min_share", path) if "min_share" in t else _MIN_SHARE
+        if share is not None and not 0 <= share * len(arms_raw) <= 1:
+            self.problems.append(
+                f"{path}.min_share: {share} times {len(arms_raw)} arms must be from 0 to 1"
+            )
+        draws = self.get(positive_int, t, "draws", path) or 1000
+        arms = []
+        for key, raw in arms_raw.items():
+            arm = self.attempt(functools.partial(self.arm, key), raw, join(arms_path, key))
+            if arm is not None:
+                arms.append(arm)
+        return ExperimentSpec(name, mode, float(share or 0), draws, tuple(arms))
 
-def _arm(where: str, key: str, raw: Any) -> ArmSpec:
-    if not isinstance(raw, dict):
-        raise ExperimentFileError(f"{where} must be a table")
-    unknown = set(raw) - _ARM_KEYS
-    if unknown:
-        raise ExperimentFileError(
-            f"{where}: unknown key(s) {sorted(unknown)}; valid: {sorted(_ARM_KEYS)}"
-        )
-    instructions = raw.get("instructions", "")
-    if not isinstance(instructions, str):
-        raise ExperimentFileError(f"{where}.instructions must be text")
-    weight = _number(raw.get("weight", 1))
-    if weight is None or weight <= 0:
-        raise ExperimentFileError(
-            f"{where}.weight: {raw.get('weight')!r} must be a positive number"
-        )
-    show = raw.get("show_prices", [])
-    if not isinstance(show, list) or not all(isinstance(p, str) for p in show):
-        raise ExperimentFileError(f"{where}.show_prices must be a list of product names")
-    floor, ceiling = _money(where, "price_floor", raw), _money(where, "price_ceiling", raw)
-    if floor is not None and ceiling is not None and floor > ceiling:
-        raise ExperimentFileError(f"{where}: price_floor {floor} is above price_ceiling {ceiling}")
-    return ArmSpec(key, instructions, float(weight), tuple(show), floor, ceiling)
-
-
-def _number(value: Any) -> Decimal | None:
-    """TOML numbers (int, or Decimal as parsed here), never booleans; else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return None
-    return Decimal(str(value))
-
-
-def _money(where: str, name: str, raw: dict[str, Any]) -> Decimal | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ExperimentFileError(f"{where}.{name}: {value!r} is not an amount") from None
-    if isinstance(value, bool) or not amount.is_finite() or amount <= 0:
-        raise ExperimentFileError(f"{where}.{name}: {value!r} must be a positive amount")
-    return amount
+    def arm(self, key: str, value: Any, path: str) -> ArmSpec:
+        t = self.table(value, path, _ARM_KEYS)
+        instructions = self.get(any_text, t, "instructions", path) or ""
+        weight = self.get(positive_number, t, "weight", path) or Decimal(1)
+        show = self.get(list_of(text), t, "show_prices", path) or ()
+        floor = self.get(money, t, "price_floor", path)
+        ceiling = self.get(money, t, "price_ceiling", path)
+        if floor is not None and ceiling is not None and floor > ceiling:
+            raise Invalid(f"{path}: price_floor {floor} is above price_ceiling {ceiling}")
+        return ArmSpec(key, instructions, float(weight), show, floor, ceiling)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.config import ConfigStore
+from core.config_store import ConfigStore
 from core.settings import Settings
 from tests.clock import FakeClock
 from workers import context, outbox, runtime

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from chatwoot.events import parse_event
 from chatwoot.values import PayloadError
-from core.config import ConfigStore
+from core.config_store import ConfigStore
 from core.db import session_scope
 from core.models import Contact, Conversation, Delivery, Message
 from core.settings import Autonomy

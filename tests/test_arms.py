@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from core.db import session_scope
 from core.models import Arm, Experiment
+from core.tomlfile import ConfigError
 from experiments import arms
 
 NOW = datetime(2026, 6, 18, 9, 0, tzinfo=UTC)
@@ -90,7 +91,11 @@ def test_an_arm_dropped_from_the_file_gets_no_new_contacts(engine: Engine, tmp_p
         ("[experiments.x.arms.a]\nweight = 0\n", "experiments.x.arms.a.weight"),
         ("[experiments.x.arms.a]\nprice_floor = 300\nprice_ceiling = 200\n", "above price_ceiling"),
         ("[experiments.x.arms.a]\nprice_floor = -1\n", "price_floor"),
-        ("[experiments.x.arms.a]\ninstructons = 'typo'\n", "unknown key"),
+        (
+            "[experiments.x.arms.a]\ninstructons = 'typo'\n",
+            r"experiments\.x\.arms\.a\.instructons: unknown key; did you mean 'instructions'\?",
+        ),
+        ("[experiment.x.arms.a]\n", "experiment: unknown key; did you mean 'experiments'"),
         (
             "[experiments.x]\nmin_share = 0.6\n[experiments.x.arms.a]\n[experiments.x.arms.b]\n",
             "min_share",
@@ -99,8 +104,25 @@ def test_an_arm_dropped_from_the_file_gets_no_new_contacts(engine: Engine, tmp_p
     ],
 )
 def test_a_bad_file_names_the_key(tmp_path: Path, body: str, message: str) -> None:
-    with pytest.raises(arms.ExperimentFileError, match=message):
+    with pytest.raises(ConfigError, match=message):
         arms.load_file(write(tmp_path, body))
+
+
+def test_every_problem_is_reported_at_once_with_its_key_path(tmp_path: Path) -> None:
+    """The same validator as wingman.toml: all problems, each on its own line."""
+    body = (
+        '[experiments.x]\nmode = "bandit"\ndraws = 0\n'
+        "[experiments.x.arms.a]\nweight = -1\nshow_prices = [1]\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        arms.load_file(write(tmp_path, body))
+    assert [problem.split(":")[0] for problem in caught.value.problems] == [
+        "experiments.x.mode",
+        "experiments.x.draws",
+        "experiments.x.arms.a.weight",
+        "experiments.x.arms.a.show_prices[0]",
+    ]
+    assert str(caught.value).count(str(tmp_path)) == 4
 
 
 def test_the_cli_syncs_the_shipped_file(make_app: object, engine: Engine) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from core.autonomy import inbox_autonomy, set_inbox_autonomy
-from core.config import ConfigStore
+from core.config_store import ConfigStore
 from core.db import session_scope
 from core.models import AutonomyChange
 from core.settings import Autonomy

@@ -12,17 +12,17 @@ import pytest
 
 from core.config import (
     Agent,
-    ConfigError,
-    ConfigStore,
     InboxConfig,
     PriceItem,
     Team,
     WhatsAppTemplate,
     WingmanConfig,
-    load_config,
 )
+from core.config_file import load_config
+from core.config_store import ConfigStore
 from core.hours import OpenRange, WorkingHours
 from core.settings import Autonomy, Settings
+from core.tomlfile import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -715,7 +715,7 @@ def test_a_bad_edit_keeps_the_last_good_config(
     store = ConfigStore(config_file, Autonomy.OFF, required=True)
 
     rewrite(config_file, '[inboxes.12]\nautonmy = "autopilot"\n')
-    with caplog.at_level(logging.ERROR, logger="core.config"):
+    with caplog.at_level(logging.ERROR, logger="core.config_store"):
         first = store.inbox(12)
         second = store.inbox(12)
 
@@ -748,7 +748,7 @@ def test_a_required_file_must_exist(tmp_path: Path) -> None:
 def test_without_a_file_every_inbox_uses_the_defaults(
     config_file: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="core.config"):
+    with caplog.at_level(logging.INFO, logger="core.config_store"):
         store = ConfigStore(config_file, Autonomy.AUTOPILOT, required=False)
 
     assert store.current().inboxes == {}
@@ -778,7 +778,7 @@ def test_a_removed_file(
 
     config_file.unlink()
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="core.config"):
+    with caplog.at_level(logging.INFO, logger="core.config_store"):
         assert store.inbox(12).autonomy is autonomy
 
     assert [r.levelno for r in caplog.records] == [level]

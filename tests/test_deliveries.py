@@ -13,7 +13,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core.config import ConfigStore
+from core.config_store import ConfigStore
 from core.db import session_scope
 from core.models import Delivery, Message
 from core.settings import Autonomy

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from core.config import ConfigStore
+from core.config_store import ConfigStore
 from core.knowledge import KnowledgeStore
 from core.settings import Prices, Settings
 from workers import outbox

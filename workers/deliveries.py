@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from chatwoot.events import MessageData, SenderKind, parse_event
 from core.autonomy import inbox_autonomy
-from core.config import ConfigStore
+from core.config_store import ConfigStore
 from core.models import Conversation, Delivery, Message
 from core.settings import Autonomy
 from core.store import apply_pending

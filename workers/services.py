@@ -10,7 +10,7 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy.engine import Engine
 
-from core.config import ConfigStore
+from core.config_store import ConfigStore
 from core.db import make_engine
 from core.settings import Settings
 from workers.queue import REPLY_QUEUE_NAME, connect, make_queue

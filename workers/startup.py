@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 
 from core import logs
-from core.config import ConfigError, ConfigStore
+from core.config_store import ConfigStore
 from core.settings import Settings, SettingsError
+from core.tomlfile import ConfigError
 from experiments import arms
 
 
@@ -21,7 +22,7 @@ def settings_or_exit(program: str) -> Settings:
         settings = Settings.load()
         ConfigStore.from_settings(settings)
         arms.load_file()  # the experiments file too: a typo stops start-up, not a reply
-    except (SettingsError, ConfigError, arms.ExperimentFileError) as exc:
+    except (SettingsError, ConfigError) as exc:
         print(f"{program}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     logs.configure(settings.log_level, settings.secrets())

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from core.autonomy import inbox_autonomy
-from core.config import ConfigStore
+from core.config_store import ConfigStore
 from core.models import Conversation, Message
 from workers import drafts
 from workers.gate import bot_may_act

@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core.db import session_scope
+from core.tomlfile import ConfigError
 from experiments import arms, promotion
 from workers.services import Services
 
@@ -22,7 +23,7 @@ def sync_experiments() -> None:
     services: Services = current_app.extensions["wingman"]
     try:
         specs = arms.load_file()
-    except arms.ExperimentFileError as exc:
+    except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     with session_scope(services.engine) as session:
         created = arms.sync(session, specs, now=services.now())
