@@ -56,8 +56,8 @@ def main() -> None:
             engine = make_engine(settings.database_url)
             migrate(engine)
             redis = connect(settings.effective_redis_url)
-            client = create_app({"settings": settings, "engine": engine, "redis": redis})
-            client = client.test_client()
+            app = create_app({"settings": settings, "engine": engine, "redis": redis})
+            client = app.test_client()
 
             def deliver(index: int) -> None:
                 payload["id"] = 10_000_000 + index

@@ -152,7 +152,7 @@ def mask_stderr(mask: Masker) -> None:
         sys.stderr = MaskedStream(sys.__stderr__, mask)
 
 
-class GunicornLogger(_GunicornBase):
+class GunicornLogger(_GunicornBase):  # type: ignore[misc]  # gunicorn ships no types
     """gunicorn's logger (``--logger-class core.logs.GunicornLogger``), masking like ours.
 
     gunicorn's error and access logs have handlers of their own and don't propagate to the

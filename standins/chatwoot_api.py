@@ -209,12 +209,13 @@ def list_conversations(call: Call) -> Result:
             "unassigned_count": sum(c.assignee is None for c in found),
             "all_count": len(found),
         }
-        wanted = {
+        filters: dict[str, Callable[[Conversation], bool]] = {
             "me": lambda c: c.assignee == me,
             "assigned": lambda c: c.assignee is not None,
             "unassigned": lambda c: c.assignee is None,
-        }.get(kind, lambda c: True)
-        found = [c for c in found if wanted(c)]
+        }
+        wanted = filters.get(kind)
+        found = [c for c in found if wanted is None or wanted(c)]
         if within is None:  # updated_within answers everything at once
             found = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         payload = [shapes.conversation_rest(account, c) for c in found]

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
@@ -58,6 +58,8 @@ _NAMES = {
     "PROMPT_CACHE_TTL",
 }
 RULE = "═" * 78
+
+T = TypeVar("T")
 
 
 class DemoFailed(Exception):
@@ -324,7 +326,7 @@ class Settled:
         return replies if replies and time.monotonic() - self.since >= 1.0 else None
 
 
-def wait_for(what: str, probe: Callable[[], Any], timeout: float) -> Any:
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = probe()

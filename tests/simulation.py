@@ -253,7 +253,7 @@ class FaultySession(requests.Session):
         super().__init__()
         self.crash: str | None = None  # "before" | "after": the next REST call
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         crash, self.crash = self.crash, None
         if crash == "before":
             raise Killed(f"killed before {method!r} {url!r}")
@@ -632,6 +632,7 @@ class Sim:
         if not ids:
             return
         job = Job.fetch(ids[-1], connection=queue.connection, serializer=JSONSerializer)
+        assert job.func_name is not None
         queue.enqueue(job.func_name, *job.args, **job.kwargs)
 
     def _step_flush(self) -> None:
@@ -679,7 +680,8 @@ class Sim:
             job = Job.fetch(
                 job_id, connection=self.world.queue.connection, serializer=JSONSerializer
             )
-            error = job.latest_result().exc_string if job.latest_result() else ""
+            result = job.latest_result()
+            error = (result.exc_string or "") if result else ""
             if error and "Killed" not in error:
                 self.job_errors.append(
                     f"{job.func_name}{job.args}: {error.strip().splitlines()[-1]}"
@@ -1038,14 +1040,14 @@ def every_customer_message_is_answered(sim: Sim, facts: Facts) -> Iterator[str]:
         if count > 1:
             yield f"customer message {message_id} got {count} answers from the bot"
     by_pk = {c.id: c for c in facts.conversations.values()}
-    for message in facts.customer_messages:
-        conversation = by_pk[message.conversation_id]
-        if answered_by.get(message.id):
+    for customer in facts.customer_messages:
+        conversation = by_pk[customer.conversation_id]
+        if answered_by.get(customer.id):
             continue
-        if any(reply > message.id for reply in human_replies.get(conversation.display_id, [])):
+        if any(reply > customer.id for reply in human_replies.get(conversation.display_id, [])):
             continue
         if any(
-            h.conversation_id == conversation.id and h.created_at >= message.received_at
+            h.conversation_id == conversation.id and h.created_at >= customer.received_at
             for h in facts.handoffs
         ):
             continue
@@ -1054,7 +1056,7 @@ def every_customer_message_is_answered(sim: Sim, facts: Facts) -> Iterator[str]:
         if status != "pending" or conversation.bot_muted or autonomy is Autonomy.OFF:
             continue
         yield (
-            f"customer message {message.id} ({message.content!r}) in conversation "
+            f"customer message {customer.id} ({customer.content!r}) in conversation "
             f"{conversation.display_id} was never answered"
         )
 

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.models import (
+    DRAFT_STATES,
     Account,
     Arm,
     Contact,
@@ -37,7 +38,7 @@ from core.settings import Prices
 from experiments import analytics, report
 from experiments.analytics import ArmReport, Filters
 from experiments.dataset import ArmRef, ConversationRow, Dataset, DraftRow, MessageRow, Usage
-from experiments.metrics import DRAFT_STATES, customer_replies
+from experiments.metrics import customer_replies
 from experiments.outcomes import Outcome
 from workers.guardrails import CHECKS
 from workers.handoffs import REASONS
@@ -502,7 +503,8 @@ def test_filters_select_conversations_by_first_draft_inbox_and_experiment(engine
     since, until = START + timedelta(days=10), START + timedelta(days=20)
 
     def first_draft(c: SimConversation) -> datetime:
-        return min(d["created_at"] for d in c.drafts)
+        created: datetime = min(d["created_at"] for d in c.drafts)
+        return created
 
     def count(filters: Filters) -> dict[str | None, int]:
         with Session(engine) as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -125,8 +126,8 @@ def test_every_problem_is_reported_at_once_with_its_key_path(tmp_path: Path) -> 
     assert str(caught.value).count(str(tmp_path)) == 4
 
 
-def test_the_cli_syncs_the_shipped_file(make_app: object, engine: Engine) -> None:
-    runner = make_app().test_cli_runner()  # type: ignore[attr-defined]
+def test_the_cli_syncs_the_shipped_file(make_app: Any, engine: Engine) -> None:
+    runner = make_app().test_cli_runner()
     first = runner.invoke(args=["experiments", "sync"])
     assert first.exit_code == 0, first.output
     assert "new arm version: sales-styles/control v1 (draft)" in first.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import random
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -139,7 +140,7 @@ def test_outcome_reads_conversion_value_and_loss() -> None:
     from core.models import Conversation
     from experiments.outcomes import outcome
 
-    def conv(**fields: object) -> Conversation:
+    def conv(**fields: Any) -> Conversation:
         return Conversation(account_id=3, display_id=1, first_seen_at=NOW, **fields)
 
     assert outcome(conv(labels=["sold"], custom_attributes={"deal_value": "458"})).value == Decimal(

@@ -164,7 +164,7 @@ def test_no_database_lock_is_held_while_chatwoot_is_called(world: World) -> None
     probes: list[bool] = []
 
     class Probing(requests.Session):
-        def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
             probes.append(can_write(world.engine))
             return super().request(method, url, *args, **kwargs)
 

@@ -171,6 +171,7 @@ def add_bot_work(engine: Engine, zoe: Zoe) -> None:
         session.add_all([pending, sent])
         session.flush()
         her_message = zoe.first.messages[0].id
+        assert pending.id is not None
         session.add(DraftMessage(draft_id=pending.id, message_id=her_message))
         session.add(
             OutboxItem(

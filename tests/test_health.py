@@ -2,6 +2,7 @@ from typing import Any
 
 from redis import Redis
 from sqlalchemy.engine import Engine
+from werkzeug.test import TestResponse
 
 from bot import create_app
 from core.db import make_engine
@@ -17,9 +18,9 @@ def test_healthz(make_app: Any) -> None:
 def test_ready_but_degraded_without_claude_and_chatwoot(make_app: Any) -> None:
     response = make_app().test_client().get("/readyz")
     assert response.status_code == 200
-    assert response.json["status"] == "degraded"
-    assert response.json["checks"] == {"database": "ok", "redis": "ok"}
-    assert "ANTHROPIC_API_KEY" in response.json["missing_settings"]
+    assert body(response)["status"] == "degraded"
+    assert body(response)["checks"] == {"database": "ok", "redis": "ok"}
+    assert "ANTHROPIC_API_KEY" in body(response)["missing_settings"]
 
 
 def test_fully_configured_is_ok(make_app: Any) -> None:
@@ -31,7 +32,7 @@ def test_fully_configured_is_ok(make_app: Any) -> None:
     )
     response = app.test_client().get("/readyz")
     assert response.status_code == 200
-    assert response.json["status"] == "ok" and response.json["missing_settings"] == []
+    assert body(response)["status"] == "ok" and body(response)["missing_settings"] == []
 
 
 def test_redis_down_is_503_naming_it(engine: Engine) -> None:
@@ -44,8 +45,8 @@ def test_redis_down_is_503_naming_it(engine: Engine) -> None:
     )
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.json["checks"]["redis"] == "unreachable"
-    assert "redis" in response.json["error"]
+    assert body(response)["checks"]["redis"] == "unreachable"
+    assert "redis" in body(response)["error"]
 
 
 def test_database_down_is_503_naming_it(redis_conn: Redis) -> None:
@@ -53,8 +54,8 @@ def test_database_down_is_503_naming_it(redis_conn: Redis) -> None:
     app = create_app({"settings": Settings.from_env({}), "engine": broken, "redis": redis_conn})
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.json["checks"]["database"] == "unreachable"
-    assert "database" in response.json["error"]
+    assert body(response)["checks"]["database"] == "unreachable"
+    assert "database" in body(response)["error"]
 
 
 def test_unmigrated_database_is_503(tmp_path: Any, redis_conn: Redis) -> None:
@@ -62,4 +63,9 @@ def test_unmigrated_database_is_503(tmp_path: Any, redis_conn: Redis) -> None:
     app = create_app({"settings": Settings.from_env({}), "engine": empty, "redis": redis_conn})
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert "not migrated" in response.json["checks"]["database"]
+    assert "not migrated" in body(response)["checks"]["database"]
+
+
+def body(response: TestResponse) -> Any:
+    assert response.json is not None, response.data
+    return response.json

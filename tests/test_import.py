@@ -243,6 +243,7 @@ def test_imported_messages_are_the_history_a_returning_customer_s_draft_reads(
         pk = session.exec(
             select(Conversation.id).where(Conversation.display_id == conversation.id)
         ).one()
+        assert pk is not None
         history = drafts.history(session, pk)
     assert [m.id for m in history] == [m.id for m in conversation.messages]
     assert [m.origin for m in history] == ["import"] * 24 + ["webhook"]

@@ -60,7 +60,7 @@ def test_send_posts_json_and_fails_loudly_so_rq_retries() -> None:
     with responses.RequestsMock() as mock:
         mock.post(HOOK, status=200)
         notify.send(HOOK, body)
-        assert json.loads(mock.calls[0].request.body) == {
+        assert json.loads(mock.calls[0].request.body or "") == {
             "source": "wingman",
             "kind": "handoff",
             "at": NOW.isoformat(),

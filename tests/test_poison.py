@@ -19,7 +19,8 @@ HUGE_REFS = ["D3000000000", "D" + "9" * 30, "D" + "9" * 5000]
 
 
 def test_a_draft_number_is_read_within_bounds() -> None:
-    assert commands.parse("/send D41").draft_id == 41
+    parsed = commands.parse("/send D41")
+    assert parsed is not None and parsed.draft_id == 41
     for ref in HUGE_REFS:
         command = commands.parse(f"/send {ref} please")
         assert command is not None

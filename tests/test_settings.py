@@ -183,7 +183,9 @@ def test_autonomy_order() -> None:
 def test_default_model_is_a_current_sonnet_the_sdk_knows() -> None:
     from typing import get_args
 
-    from anthropic.resources.messages.messages import DEPRECATED_MODELS
+    from anthropic.resources.messages.messages import (  # type: ignore[attr-defined]
+        DEPRECATED_MODELS,
+    )
     from anthropic.types.model import Model
 
     known = {value for arg in get_args(Model) for value in get_args(arg)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -42,7 +43,7 @@ def activity() -> dict[str, Any]:
     return payload
 
 
-NEVER = {
+NEVER: dict[str, Callable[[], dict[str, Any]]] = {
     "the bot's own echo": lambda: load_event("message_created_outgoing_bot"),
     "a template": template,
     "a private note that isn't a command": plain_note,

@@ -44,7 +44,7 @@ def apply_stored(engine: Engine) -> None:
 
 def queued(redis_conn: Redis) -> list[tuple[str, list[Any]]]:
     queue = Queue("wingman", connection=redis_conn, serializer=JSONSerializer)
-    return [(job.func_name, list(job.args)) for job in queue.jobs]
+    return [(str(job.func_name), list(job.args)) for job in queue.jobs]
 
 
 def post(client: Any, body: bytes | str, delivery: str | None = "d-1", **headers: str) -> Any:

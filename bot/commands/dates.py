@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 
-class When(click.ParamType):
+class When(click.ParamType[datetime]):
     """YYYY-MM-DD or an ISO 8601 datetime, read as UTC unless it names an offset.
 
     A bare date for an exclusive upper bound means the end of that day, so
@@ -20,7 +20,9 @@ class When(click.ParamType):
     def __init__(self, *, end_of_day: bool = False) -> None:
         self.end_of_day = end_of_day
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
         if isinstance(value, datetime):
             return value
         text = str(value).strip()

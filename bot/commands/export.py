@@ -21,7 +21,7 @@ from workers.services import Services
 def _settings_pseudonym_key() -> str | None:
     settings = current_app.extensions["wingman"].settings
     # By name, so this command works before and after Settings gains the field.
-    key = settings.export_pseudonym_key
+    key: str | None = settings.export_pseudonym_key
     return key
 
 

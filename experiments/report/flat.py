@@ -8,10 +8,11 @@ import io
 from decimal import Decimal
 from typing import Any
 
+from core.models import DRAFT_STATES
 from core.vocabulary import GUARDRAIL_CHECKS as CHECKS
 from core.vocabulary import HANDOFF_REASONS as REASONS
 from experiments.analytics import ArmReport, Report
-from experiments.metrics import DRAFT_STATES, Timing
+from experiments.metrics import Timing
 from experiments.report.document import baseline_numbers, plain
 
 _TIMING_PARTS = ("median_s", "p90_s", "drafts")
