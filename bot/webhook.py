@@ -18,7 +18,8 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import error
-from chatwoot.events import KNOWN_EVENTS, Event, parse_event
+from chatwoot.event_data import Event
+from chatwoot.events import KNOWN_EVENTS, parse_event
 from chatwoot.payloads import BodyError, load_body
 from chatwoot.signature import SignatureError, verify
 from chatwoot.values import PayloadError

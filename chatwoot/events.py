@@ -1,4 +1,5 @@
-"""Parse Chatwoot agent-bot webhook payloads into small typed objects.
+"""Parse Chatwoot agent-bot webhook payloads into small typed objects (``chatwoot.event_data``;
+who wrote a message is ``chatwoot.senders``).
 
 Shapes follow tests/fixtures/chatwoot/CONTRACT.md (Chatwoot 4.15.1), not Chatwoot's docs:
 contact senders carry no ``type``, ``sender`` and ``content`` may be null, message
@@ -10,16 +11,23 @@ use or store.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
 from chatwoot import payloads, values
+from chatwoot.event_data import (
+    MESSAGE_STATUSES,
+    AccountData,
+    ContactData,
+    ConversationData,
+    Event,
+    InboxData,
+    MessageData,
+)
+from chatwoot.senders import SenderKind, classify
 
 MESSAGE_EVENTS = frozenset({"message_created", "message_updated"})
 CONVERSATION_EVENTS = frozenset(
@@ -32,109 +40,6 @@ CONVERSATION_EVENTS = frozenset(
 )
 WIDGET_EVENTS = frozenset({"webwidget_triggered"})
 KNOWN_EVENTS = MESSAGE_EVENTS | CONVERSATION_EVENTS | WIDGET_EVENTS
-
-# Chatwoot's message status enum order; a status only ever moves forward along it.
-MESSAGE_STATUSES = ("sent", "delivered", "read", "failed")
-
-
-class SenderKind(StrEnum):
-    """Who wrote a message, as analytics and the reply logic need it."""
-
-    CUSTOMER = "customer"
-    BOT = "bot"
-    HUMAN = "human"
-    SYSTEM = "system"
-
-
-@dataclass(frozen=True)
-class AccountData:
-    id: int
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class InboxData:
-    id: int
-    account_id: int
-    name: str | None = None
-    channel: str | None = None
-
-
-@dataclass(frozen=True)
-class ContactData:
-    id: int
-    account_id: int
-    name: str | None = None
-    email: str | None = None
-    phone_number: str | None = None
-    identifier: str | None = None
-    custom_attributes: dict[str, Any] = field(default_factory=dict)
-    additional_attributes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ConversationData:
-    account_id: int
-    display_id: int
-    inbox_id: int | None
-    channel: str | None
-    status: str | None
-    contact: ContactData | None
-    assignee_id: int | None
-    assignee_type: str | None
-    assignee_name: str | None
-    team_id: int | None
-    team_name: str | None
-    labels: list[str]
-    custom_attributes: dict[str, Any]
-    can_reply: bool | None
-    waiting_since: int | None
-    updated_at: float | None
-    created_at: datetime | None
-    # (message id, status) of ``messages[0]``: the only place a message status appears.
-    last_message_status: tuple[int, str] | None
-    # ``contact_inbox.source_id``: the contact's address on the channel. Twilio WhatsApp
-    # contacts have "whatsapp:+E164", Twilio SMS ones the bare number (CONTRACT-NEXT §1.3).
-    contact_source_id: str | None = None
-
-
-@dataclass(frozen=True)
-class MessageData:
-    id: int
-    account_id: int
-    inbox_id: int | None
-    message_type: str
-    sender_kind: SenderKind
-    sender_type: str | None
-    sender_id: int | None
-    sender_name: str | None
-    private: bool
-    content: str | None
-    content_type: str | None
-    content_attributes: dict[str, Any]
-    attachments: list[dict[str, Any]]
-    source_id: str | None
-    status: str | None
-    created_at: datetime
-    contact: ContactData | None
-    # e.g. ``campaign_id`` (a website campaign's message) or ``template_params``.
-    additional_attributes: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def deleted(self) -> bool:
-        return bool(self.content_attributes.get("deleted"))
-
-
-@dataclass(frozen=True)
-class Event:
-    """One delivery, parsed. Which parts are set depends on the event."""
-
-    name: str
-    account: AccountData
-    inbox: InboxData | None = None
-    conversation: ConversationData | None = None
-    message: MessageData | None = None
-    contact: ContactData | None = None
 
 
 def parse_event(payload: dict[str, Any]) -> Event:
@@ -153,23 +58,6 @@ def parse_event(payload: dict[str, Any]) -> Event:
     raise ValueError(f"not a known event: {name!r}")
 
 
-def sender_kind(
-    message_type: str,
-    sender: Mapping[str, Any] | None,
-    content_attributes: Mapping[str, Any],
-    additional_attributes: Mapping[str, Any] | None = None,
-) -> SenderKind:
-    """Who wrote a message, from the webhook's message type, sender and attributes."""
-    sender_type = None if sender is None else sender.get("type")
-    return _kind(
-        message_type,
-        sender_type if isinstance(sender_type, str) else None,
-        has_sender=sender is not None,
-        content_attributes=content_attributes,
-        additional_attributes=additional_attributes or {},
-    )
-
-
 def parse_timestamp(value: Any) -> datetime | None:
     """Chatwoot sends ISO-8601 strings on messages and unix numbers on conversations;
     None for anything else, or a time outside 2000-2100."""
@@ -182,34 +70,6 @@ def parse_timestamp(value: Any) -> datetime | None:
 # --- from validated shapes to typed data ---------------------------------------------------
 
 
-def _kind(
-    message_type: str,
-    sender_type: str | None,
-    *,
-    has_sender: bool,
-    content_attributes: Mapping[str, Any],
-    additional_attributes: Mapping[str, Any],
-) -> SenderKind:
-    if additional_attributes.get("campaign_id") not in (None, ""):
-        # A website campaign's opening message: sent as the campaign's configured user
-        # though nobody typed it, so never a human taking over, and never the customer
-        # (CONTRACT-NEXT §6.1; Chatwoot's own human_response? excludes it too).
-        return SenderKind.SYSTEM
-    if message_type == "incoming":
-        return SenderKind.CUSTOMER
-    if message_type != "outgoing":
-        return SenderKind.SYSTEM  # templates (greeting, CSAT…) and activity messages
-    if content_attributes.get("automation_rule_id") not in (None, ""):
-        return SenderKind.SYSTEM  # an automation rule's "send message" (§6.3)
-    if sender_type in ("agent_bot", "captain_assistant"):
-        return SenderKind.BOT
-    if sender_type == "user":
-        return SenderKind.HUMAN
-    if not has_sender and content_attributes.get("external_echo"):
-        return SenderKind.HUMAN  # replied from the WhatsApp/Instagram phone app
-    return SenderKind.SYSTEM
-
-
 def _message_event(name: str, wire: payloads.MessageEvent) -> Event:
     account = AccountData(wire.account.id, wire.account.name)
     conversation = _conversation(wire.conversation, account.id)
@@ -217,7 +77,7 @@ def _message_event(name: str, wire: payloads.MessageEvent) -> Event:
     inbox_name = wire.inbox.name if wire.inbox else None
     inbox = InboxData(inbox_id, account.id, inbox_name, conversation.channel) if inbox_id else None
     sender = wire.sender
-    kind = _kind(
+    kind = classify(
         wire.message_type,
         sender.type if sender else None,
         has_sender=sender is not None,

@@ -20,14 +20,8 @@ from pydantic import BeforeValidator, Field
 
 from chatwoot.client import ChatwootClient
 from chatwoot.errors import ChatwootError
-from chatwoot.events import (
-    MESSAGE_STATUSES,
-    ConversationData,
-    InboxData,
-    MessageData,
-    parse_event,
-    parse_timestamp,
-)
+from chatwoot.event_data import MESSAGE_STATUSES, ConversationData, InboxData, MessageData
+from chatwoot.events import parse_event, parse_timestamp
 from chatwoot.values import PayloadError, Shape, empty_as_none, parse
 
 T = TypeVar("T")

@@ -156,7 +156,7 @@ class Message(SQLModel, table=True):
     inbox_id: int | None = Field(default=None, sa_type=BigInteger)
     # "incoming" | "outgoing" | "template" | "activity": the webhook's strings.
     message_type: str = Field(max_length=16)
-    sender_kind: str = Field(max_length=16)  # chatwoot.events.SenderKind
+    sender_kind: str = Field(max_length=16)  # chatwoot.senders.SenderKind
     sender_type: str | None = Field(default=None, max_length=32)
     sender_id: int | None = Field(default=None, sa_type=BigInteger)
     sender_name: str | None = None

@@ -22,15 +22,15 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, or_, select
 
-from chatwoot.events import (
+from chatwoot.event_data import (
     MESSAGE_STATUSES,
     ContactData,
     ConversationData,
     Event,
     InboxData,
     MessageData,
-    parse_event,
 )
+from chatwoot.events import parse_event
 from core.models import Account, Contact, Conversation, Delivery, Inbox, Message
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,9 @@ import requests
 
 from chatwoot.client import ChatwootClient
 from chatwoot.errors import ChatwootError
-from chatwoot.events import SenderKind, parse_event
+from chatwoot.events import parse_event
 from chatwoot.history import HistoryClient
+from chatwoot.senders import SenderKind
 from chatwoot.signature import verify
 from chatwoot.types import Assignee
 from standins.chatwoot import ChatwootStandin, serve

@@ -4,13 +4,8 @@ from typing import Any
 
 import pytest
 
-from chatwoot.events import (
-    KNOWN_EVENTS,
-    SenderKind,
-    parse_event,
-    parse_timestamp,
-    sender_kind,
-)
+from chatwoot.events import KNOWN_EVENTS, parse_event, parse_timestamp
+from chatwoot.senders import SenderKind, sender_kind
 from chatwoot.values import PayloadError
 from tests.conftest import event_names, load_event
 

@@ -25,7 +25,7 @@ from sqlalchemy import and_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from chatwoot.events import AccountData, Event, MessageData
+from chatwoot.event_data import AccountData, Event, MessageData
 from chatwoot.history import (
     MESSAGES_PER_PAGE,
     HistoryConversation,

@@ -15,7 +15,9 @@ from rq import Queue
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from chatwoot.events import MessageData, SenderKind, parse_event
+from chatwoot.event_data import MessageData
+from chatwoot.events import parse_event
+from chatwoot.senders import SenderKind
 from core.autonomy import inbox_autonomy
 from core.config_store import ConfigStore
 from core.models import Conversation, Delivery, Message
