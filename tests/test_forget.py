@@ -42,7 +42,8 @@ from standins.chatwoot_state import Change
 from standins.chatwoot_state import Conversation as StandinConversation
 from tests.conftest import load_event, store_event
 from tests.test_import import BOT, BOT_SENDER, T0, USER, make_reader, run
-from tools.forget import SCRUBBED_BODY, Identity, concerns, forget_contact
+from tools.forget import forget_contact
+from tools.scrubbing import SCRUBBED_BODY, Identity, concerns
 
 NAME, EMAIL, PHONE = "Zoë Quill", "zoe.quill@example.com", "+4915112345678"
 IDENTIFIER, IP, ADDRESS = "crm-zq-8841", "203.0.113.77", "12 Elm Street, Leeds"
