@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from core.db import schema_is_current
 from core.models import Inbox
-from workers import deliveries
+from workers import parking
 from workers.services import Services
 from workers.windows import channel_name
 
@@ -69,7 +69,7 @@ def _unknown_channels(services: Services) -> list[dict[str, object]]:
 def _parked(services: Services) -> int | None:
     try:
         with Session(services.engine) as session:
-            return deliveries.parked_count(session)
+            return parking.parked_count(session)
     except SQLAlchemyError:
         return None
 

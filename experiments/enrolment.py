@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from core.models import Arm, Assignment, Conversation, Draft, Experiment
-from core.store import dialect_insert
+from core.upserts import dialect_insert
 from experiments import arms
 from experiments.assignment import ArmStats, choose_fixed, choose_thompson
 from experiments.outcomes import outcome

@@ -2,7 +2,7 @@
 
 Conversion is a configured label (default ``sold``) and the deal value a configured custom
 attribute (default ``deal_value``); lost is resolved without conversion. Wingman applies
-conversation events in Chatwoot's ``updated_at`` order (``core.store``), so reading the
+conversation events in Chatwoot's ``updated_at`` order (``core.merges``), so reading the
 outcome from the stored state means a repeated or stale event can never double-count or
 un-convert a sale, while a newer event that removes the label does un-convert it.
 """

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from core.models import Delivery
 from tests.world import DEBOUNCE, MAX_WAIT, World, build_world
-from workers import deliveries
+from workers import routing
 from workers.llm import Reply
 
 
@@ -72,13 +72,13 @@ def test_events_from_an_account_not_served_are_stored_logged_once_and_never_acte
     world58_not_served: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = world58_not_served
-    monkeypatch.setattr(deliveries, "_NOT_SERVED_LOGGED", set())  # once per process
+    monkeypatch.setattr(routing, "_NOT_SERVED_LOGGED", set())  # once per process
     conversation, _ = world.customer_says("Does the Trail Tent 2P fit two?")
     world.customer_says("Hello?", conversation=conversation)
     world.deliver()
     world.rep_note(conversation, "/bot off")
     world.deliver()
-    with caplog.at_level(logging.WARNING, logger="workers.deliveries"):
+    with caplog.at_level(logging.WARNING, logger="workers.routing"):
         world.run()
         world.advance(MAX_WAIT + DEBOUNCE)
         world.periodic()

@@ -19,7 +19,8 @@ from core.models import Contact, Conversation, Delivery, Message
 from core.settings import Autonomy
 from core.store import store_delivery
 from tests.conftest import load_event
-from workers import deliveries
+from workers import routing
+from workers.actions import Action, Touch
 
 NOW = datetime(2026, 6, 18, 10, 0, tzinfo=UTC)
 CONFIG = ConfigStore("absent.toml", Autonomy.DRAFT, required=False)
@@ -48,9 +49,9 @@ def stored(engine: Engine, payload: dict[str, Any], at: datetime = NOW) -> int:
     return result.delivery_id
 
 
-def route(engine: Engine, delivery_id: int) -> list[deliveries.Action] | None:
+def route(engine: Engine, delivery_id: int) -> list[Action] | None:
     with session_scope(engine) as session:
-        return deliveries.route(session, delivery_id, config=CONFIG, now=NOW)
+        return routing.route(session, delivery_id, config=CONFIG, now=NOW)
 
 
 def contact_name(engine: Engine) -> str | None:
@@ -83,7 +84,7 @@ def test_the_last_delivery_routed_first_applies_the_earlier_ones_before_it(
 
     assert applied(engine) == [True, True, True]
     assert contact_name(engine) == "Maya C."  # the newest delivery's value, as it arrived
-    assert actions and isinstance(actions[0], deliveries.Touch)
+    assert actions and isinstance(actions[0], Touch)
     with Session(engine) as session:
         received = {m.id: m.received_at for m in session.exec(select(Message)).all()}
     # Each message keeps its own arrival time: the quiet period counts from it.
@@ -120,7 +121,7 @@ def test_an_earlier_delivery_that_cannot_be_applied_does_not_block_the_conversat
     with caplog.at_level(logging.WARNING, logger="core.store"):
         actions = route(engine, later)
 
-    assert actions and isinstance(actions[0], deliveries.Touch)
+    assert actions and isinstance(actions[0], Touch)
     assert applied(engine) == [False, True]
     assert f"delivery {broken} could not be applied before delivery {later}" in caplog.text
     with pytest.raises(PayloadError):  # its own job fails, is counted, and in the end parked

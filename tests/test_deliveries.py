@@ -18,7 +18,7 @@ from core.db import session_scope
 from core.models import Delivery, Message
 from core.settings import Autonomy
 from tests.conftest import engine_url, load_event, store_event
-from workers import deliveries, runtime
+from workers import deliveries, routing, runtime
 from workers.dispatch import delivery_job_id, enqueue_delivery
 from workers.queue import make_queue
 from workers.worker import WingmanSimpleWorker
@@ -178,9 +178,9 @@ def test_a_message_is_acted_on_by_its_first_delivery_only(engine: Engine) -> Non
     assert first != second
     config = ConfigStore("absent.toml", Autonomy.DRAFT, required=False)
     with session_scope(engine) as session:
-        actions = deliveries.route(session, first, config=config, now=NOW)
+        actions = routing.route(session, first, config=config, now=NOW)
     assert actions is not None and len(actions) == 1
     with session_scope(engine) as session:  # the same delivery again (RQ may run it twice)
-        assert deliveries.route(session, first, config=config, now=NOW) == actions
+        assert routing.route(session, first, config=config, now=NOW) == actions
     with session_scope(engine) as session:
-        assert deliveries.route(session, second, config=config, now=NOW) == []
+        assert routing.route(session, second, config=config, now=NOW) == []

@@ -85,7 +85,7 @@ def test_a_delivery_that_keeps_failing_is_parked_and_never_retried_blindly(
     first = the_command_delivery(loop)
     assert first.attempts == 1 and first.parked_at is None
     assert first.last_error is not None and "the command handler is broken" in first.last_error
-    with caplog.at_level(logging.ERROR, logger="workers.deliveries"):
+    with caplog.at_level(logging.ERROR, logger="workers.parking"):
         sweep(loop)
         sweep(loop)
     parked = the_command_delivery(loop)

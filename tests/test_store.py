@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from core.db import session_scope
+from core.merges import merge_attachments
 from core.models import Account, Contact, Conversation, Delivery, Inbox, Message
-from core.store import merge_attachments
 from tests.conftest import event_names, load_event, store_event
 
 NOW = datetime(2026, 6, 18, 9, 20, tzinfo=UTC)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.world import DEBOUNCE, World
-from workers import deliveries
+from workers import routing
 from workers.llm import Reply
 from workers.windows import window
 
@@ -93,7 +93,7 @@ def test_a_send_after_the_window_is_refused_end_to_end(
 def test_an_unknown_channel_gets_drafts_only_even_on_autopilot(
     world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(deliveries, "_UNKNOWN_CHANNEL_LOGGED", set())  # once per process
+    monkeypatch.setattr(routing, "_UNKNOWN_CHANNEL_LOGGED", set())  # once per process
     world.configure('[inboxes.18]\nautonomy = "autopilot"\n')
     world.composer.add(Reply(bubbles=["Yes, it fits two."]))
     conversation, _ = world.customer_says_in(18, "Does the Trail Tent 2P fit two?")

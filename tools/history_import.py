@@ -33,7 +33,7 @@ from chatwoot.history import (
 )
 from core.db import session_scope
 from core.models import Conversation, Draft, ImportProgress
-from core.store import apply_event, upsert_message
+from core.upserts import apply_event, upsert_message
 from experiments.outcomes import outcome
 from tools.forget import anonymous_attributes, forgotten_since
 

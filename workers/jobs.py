@@ -24,13 +24,15 @@ from workers import (
     notify,
     outbox,
     outgoing,
+    parking,
     reminders,
     replies,
+    routing,
     runtime,
     sweeper,
     takeover,
 )
-from workers.deliveries import HandOff, HumanReplied, OwnEcho, RunCommand, Touch
+from workers.actions import Action, HandOff, HumanReplied, OwnEcho, RunCommand, Touch
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ def process_delivery(delivery_id: int) -> bool:
     routed = False
     try:
         with session_scope(rt.engine) as session:
-            actions = deliveries.route(
+            actions = routing.route(
                 session,
                 delivery_id,
                 config=rt.config,
@@ -76,7 +78,7 @@ def process_delivery(delivery_id: int) -> bool:
     except Exception as exc:
         error = f"{exc.__class__.__name__}: {exc}"
         with session_scope(rt.engine) as session:
-            deliveries.record_failure(
+            parking.record_failure(
                 session,
                 delivery_id,
                 Masker(rt.settings.secrets())(error),
@@ -87,7 +89,7 @@ def process_delivery(delivery_id: int) -> bool:
         raise
 
 
-def _act(action: deliveries.Action) -> None:
+def _act(action: Action) -> None:
     if isinstance(action, Touch):
         runtime.reply_timer().touch(action.conversation_id, action.at)
     elif isinstance(action, RunCommand):

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from chatwoot.types import ChatwootMessage, ConversationSnapshot
 from core.models import OutboxItem
-from core.store import dialect_insert
+from core.upserts import dialect_insert
 from workers import notes
 
 log = logging.getLogger(__name__)

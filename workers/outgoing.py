@@ -11,8 +11,8 @@ from sqlmodel import Session
 from core.db import session_scope
 from core.models import Conversation
 from workers import drafts, notes, outbox, posting, undelivered
+from workers.actions import OwnEcho
 from workers.context import WorkerContext
-from workers.deliveries import OwnEcho
 
 
 def post(conversation_id: int, deps: WorkerContext, *, attempt: int = 0) -> None:

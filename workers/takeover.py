@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 from core.db import session_scope
 from core.models import Conversation, Draft
 from workers import drafts, outbox, outgoing
+from workers.actions import HumanReplied
 from workers.context import WorkerContext
-from workers.deliveries import HumanReplied
 from workers.text import join_bubbles, normalised_distance
 
 log = logging.getLogger(__name__)

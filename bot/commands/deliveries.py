@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from sqlmodel import Session
 
 from core.db import session_scope
-from workers import deliveries
+from workers import parking
 from workers.dispatch import enqueue_delivery
 from workers.services import Services
 
@@ -23,7 +23,7 @@ def list_parked() -> None:
     """List parked deliveries: id, event, when received, attempts and the last error."""
     services: Services = current_app.extensions["wingman"]
     with Session(services.engine) as session:
-        rows = deliveries.parked(session)
+        rows = parking.parked(session)
     if not rows:
         click.echo("no parked deliveries")
         return
@@ -46,8 +46,8 @@ def retry_parked(delivery_id: int) -> None:
     services: Services = current_app.extensions["wingman"]
     try:
         with session_scope(services.engine) as session:
-            deliveries.unpark(session, delivery_id)
-    except deliveries.NotParked as exc:
+            parking.unpark(session, delivery_id)
+    except parking.NotParked as exc:
         raise click.ClickException(str(exc)) from None
     if enqueue_delivery(services.queue, delivery_id):
         click.echo(f"delivery {delivery_id} is queued again")
@@ -65,7 +65,7 @@ def drop_parked(delivery_id: int) -> None:
     services: Services = current_app.extensions["wingman"]
     try:
         with session_scope(services.engine) as session:
-            deliveries.drop(session, delivery_id, now=services.now())
-    except deliveries.NotParked as exc:
+            parking.drop(session, delivery_id, now=services.now())
+    except parking.NotParked as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"delivery {delivery_id} dropped; it will not be processed")
