@@ -12,8 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from standins import chatwoot_shapes as shapes
-from standins.chatwoot_state import PAGE_SIZE, STATUSES, Account, Conversation, StandinError
+from standins.chatwoot_records import STATUSES, Conversation, StandinError
+from standins.chatwoot_rest_bodies import (
+    agent_model,
+    contact_model,
+    conversation_rest,
+    message_rest,
+    team_model,
+)
+from standins.chatwoot_state import PAGE_SIZE, Account
 
 if TYPE_CHECKING:
     from standins.chatwoot import ChatwootStandin
@@ -75,7 +82,7 @@ def create_message(call: Call) -> Result:
         )
         call.server.publish(changes)
         echo = str(echo_id) if echo_id is not None else None
-        return 200, shapes.message_rest(account, conversation, message, echo_id=echo)
+        return 200, message_rest(account, conversation, message, echo_id=echo)
 
 
 def list_messages(call: Call) -> Result:
@@ -88,14 +95,14 @@ def list_messages(call: Call) -> Result:
         meta = {
             "labels": list(conversation.labels),
             "additional_attributes": {},
-            "contact": shapes.contact_model(conversation.contact),
-            "assignee": shapes.agent_model(account, assignee[1])
+            "contact": contact_model(conversation.contact),
+            "assignee": agent_model(account, assignee[1])
             if assignee and assignee[0] == "User"
             else None,
             "agent_last_seen_at": 0,
             "assignee_last_seen_at": 0,
         }
-        payload = [shapes.message_rest(account, conversation, m) for m in messages]
+        payload = [message_rest(account, conversation, m) for m in messages]
     return 200, {"meta": meta, "payload": payload}
 
 
@@ -174,17 +181,17 @@ def assign(call: Call) -> Result:
                 return 200, None
             if target[0] == "AgentBot":
                 return 200, {"id": account.bot.id, "name": account.bot.name, "thumbnail": ""}
-            return 200, shapes.agent_model(account, target[1])
+            return 200, agent_model(account, target[1])
         if "team_id" in body:
             team_id = body["team_id"] if body["team_id"] in account.teams else None
             call.server.publish(account.set_team(conversation, team_id, now=now))
-            return 200, shapes.team_model(account, team_id) if team_id is not None else None
+            return 200, team_model(account, team_id) if team_id is not None else None
         return 200, None
 
 
 def show_conversation(call: Call) -> Result:
     with call.account.lock:
-        return 200, shapes.conversation_rest(call.account, call.conversation())
+        return 200, conversation_rest(call.account, call.conversation())
 
 
 def list_conversations(call: Call) -> Result:
@@ -218,7 +225,7 @@ def list_conversations(call: Call) -> Result:
         found = [c for c in found if wanted is None or wanted(c)]
         if within is None:  # updated_within answers everything at once
             found = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        payload = [shapes.conversation_rest(account, c) for c in found]
+        payload = [conversation_rest(account, c) for c in found]
     return 200, {"data": {"meta": meta, "payload": payload}}
 
 

@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from standins import chatwoot_shapes as shapes
 from standins.chatwoot_api import Call, Result, Route
-from standins.chatwoot_state import Account, Conversation, Message, StandinError
+from standins.chatwoot_push import assignee_push, iso, push_sender
+from standins.chatwoot_records import Conversation, Message, StandinError
+from standins.chatwoot_state import Account
+from standins.chatwoot_webhook_bodies import MESSAGE_TYPE_NAMES
 
 MAX_ATTACHMENTS = 15  # Chatwoot's limit per message
 
@@ -157,7 +159,7 @@ CONTROL_ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
 
 def inspection(account: Account, conversation: Conversation) -> dict[str, Any]:
     """Everything about a conversation, private notes included, for tests and the demo."""
-    assignee = shapes.assignee_push(account, conversation)
+    assignee = assignee_push(account, conversation)
     return {
         "id": conversation.id,
         "status": conversation.status,
@@ -173,11 +175,11 @@ def inspection(account: Account, conversation: Conversation) -> dict[str, Any]:
         "messages": [
             {
                 "id": m.id,
-                "message_type": shapes.MESSAGE_TYPE_NAMES[m.message_type],
+                "message_type": MESSAGE_TYPE_NAMES[m.message_type],
                 "private": m.private,
                 "content": m.content,
                 "sender": _sender(account, conversation, m),
-                "created_at": shapes.iso(m.created_at),
+                "created_at": iso(m.created_at),
                 "content_attributes": m.content_attributes,
                 "attachments": m.attachments,
                 "status": m.status,
@@ -190,7 +192,7 @@ def inspection(account: Account, conversation: Conversation) -> dict[str, Any]:
 def _sender(
     account: Account, conversation: Conversation, message: Message
 ) -> dict[str, Any] | None:
-    pushed = shapes.push_sender(account, conversation, message)
+    pushed = push_sender(account, conversation, message)
     return {"type": pushed["type"], "id": pushed["id"], "name": pushed["name"]} if pushed else None
 
 

@@ -7,6 +7,9 @@ developer's ``var/`` is never touched. A customer then asks about the Trail Tent
 burst of messages; Wingman waits for the quiet period, drafts one private note that
 @mentions the on-duty rep; the rep types ``/send``; the customer gets the bubbles. Exit
 status 0 when all of that happened, 1 (with Wingman's log) when something didn't.
+
+The processes are in ``standins.demo_processes``, the calls and waits in
+``standins.demo_probes``.
 """
 
 from __future__ import annotations
@@ -17,19 +20,16 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
-from urllib.error import HTTPError, URLError
-from urllib.request import Request, urlopen
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from standins.demo_probes import DemoFailed, Settled, bot_messages, call, wait_for
+from standins.demo_processes import ROOT, Demo, free_port
+
 KNOWLEDGE = ROOT / "knowledge" / "website.example.md"
 ACCOUNT_ID, INBOX_ID = 3, 12
 BOT_TOKEN, USER_TOKEN = "demo-bot-token", "demo-user-token"
@@ -43,7 +43,6 @@ BURST = [
 ]
 DEBOUNCE, MAX_WAIT = 2, 6
 START_TIMEOUT, DRAFT_TIMEOUT, SEND_TIMEOUT = 30.0, 25.0, 15.0
-STOP_TIMEOUT = 20.0
 # Every Wingman setting (.env.example): the developer's own values must not leak in.
 _PREFIXES = ("CHATWOOT_", "ANTHROPIC_", "CLAUDE_", "REPLY_", "WINGMAN_", "DELIVERY_", "OUTBOX_")
 _NAMES = {
@@ -59,109 +58,9 @@ _NAMES = {
 }
 RULE = "═" * 78
 
-T = TypeVar("T")
-
-
-class DemoFailed(Exception):
-    """Something the demo waited for did not happen; the message says what."""
-
 
 class Stopped(Exception):
     """SIGTERM arrived: stop Wingman too, which runs in a session of its own."""
-
-
-class Demo:
-    """The three processes and their logs, in one temporary directory."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.standins: list[subprocess.Popen[bytes]] = []
-        self.wingman: subprocess.Popen[bytes] | None = None
-        self.wingman_log = workdir / "wingman.log"
-        self.chatwoot: str | None = None
-        self.failed = False  # then its logs are kept
-
-    def start_standin(self, name: str, args: list[str]) -> str:
-        """Start ``python -m standins.<name>`` on a free port; returns its URL."""
-        log_path = self.workdir / f"{name}.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", f"standins.{name}", "--port", "0", *args],
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self.standins.append(process)
-
-        def listening() -> str | None:
-            if process.poll() is not None:
-                raise DemoFailed(f"the {name} stand-in exited:\n{log_path.read_text()}")
-            found = re.search(r"Listening on (http://\S+)", log_path.read_text())
-            return found.group(1) if found else None
-
-        return wait_for(f"the {name} stand-in to listen", listening, timeout=10)
-
-    def start_wingman(self, env: dict[str, str]) -> None:
-        with self.wingman_log.open("wb") as log:
-            # A session of its own, so its whole process group can be stopped at the end.
-            self.wingman = subprocess.Popen(
-                [sys.executable, "-m", "workers.supervisor"],
-                cwd=self.workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def stop(self) -> None:
-        # A second Ctrl-C must not cut this short: Wingman's session would be left running.
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
-        if self.wingman is not None and self.wingman.poll() is None:
-            # The supervisor alone: it stops its children in order, Redis last. SIGTERM to
-            # the whole group would reach the embedded Redis at once (it ignores only
-            # SIGINT), and the RQ worker's warm shutdown would then fail to reach it.
-            self.wingman.send_signal(signal.SIGTERM)
-            try:
-                self.wingman.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                print(f"Wingman did not stop within {STOP_TIMEOUT:g}s; killing it")
-        if self.wingman is not None:
-            # Whatever is left of the group (it should be nothing) goes too.
-            _signal_group(self.wingman.pid, signal.SIGKILL)
-            self.wingman.wait()
-        for process in self.standins:
-            process.terminate()
-        for process in self.standins:
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def deliveries(self) -> str:
-        """The Chatwoot stand-in's last webhook deliveries, one line each."""
-        if self.chatwoot is None:
-            return "(the Chatwoot stand-in did not start)"
-        try:
-            records = call("GET", f"{self.chatwoot}/_standin/deliveries")["deliveries"]
-        except DemoFailed as exc:
-            return f"(could not ask the Chatwoot stand-in: {exc})"
-        return (
-            "\n".join(
-                f"{r['event']} (message {r['message_id']}): {r['state']}, HTTP {r['status']}"
-                + (f", {r['error']}" if r["error"] else "")
-                for r in records[-10:]
-            )
-            or "(none)"
-        )
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.wingman_log.exists():
-            return "(no log)"
-        return "\n".join(self.wingman_log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,7 +143,9 @@ def run(demo: Demo) -> None:
     view = f"{chatwoot}/_standin/conversations/{conversation_id}"
 
     def draft_note() -> dict[str, Any] | None:
-        notes = [m for m in _bot(call("GET", view)) if m["private"] and "Draft D" in m["content"]]
+        notes = [
+            m for m in bot_messages(call("GET", view)) if m["private"] and "Draft D" in m["content"]
+        ]
         return notes[-1] if notes else None
 
     note = wait_for("the draft note", draft_note, DRAFT_TIMEOUT)
@@ -307,48 +208,6 @@ def _ready(demo: Demo, wingman: str) -> bool:
         return False
 
 
-def _bot(conversation: dict[str, Any]) -> list[dict[str, Any]]:
-    return [m for m in conversation["messages"] if (m["sender"] or {}).get("type") == "agent_bot"]
-
-
-class Settled:
-    """Probe: the bot's public replies, once one has arrived and none came for a second."""
-
-    def __init__(self, view: str) -> None:
-        self.view = view
-        self.count, self.since = -1, 0.0
-
-    def __call__(self) -> list[dict[str, Any]] | None:
-        replies = [m for m in _bot(call("GET", self.view)) if not m["private"]]
-        if len(replies) != self.count:
-            self.count, self.since = len(replies), time.monotonic()
-            return None
-        return replies if replies and time.monotonic() - self.since >= 1.0 else None
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise DemoFailed(f"timed out after {timeout:g} s waiting for {what}")
-
-
-def call(method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 5) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = Request(url, data=data, method=method, headers={"content-type": "application/json"})
-    try:
-        with urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read() or b"null")
-    except HTTPError as exc:
-        with exc:
-            raise DemoFailed(f"{method} {url} answered {exc.code}: {exc.read(300)!r}") from None
-    except URLError as exc:
-        raise DemoFailed(f"{method} {url} failed: {exc.reason}") from None
-
-
 def section(title: str) -> None:
     print(f"\n── {title} " + "─" * max(0, 74 - len(title)), flush=True)
 
@@ -361,22 +220,8 @@ def show(who: str, content: str | None) -> None:
     sys.stdout.flush()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _stop_on_sigterm(signum: int, _frame: FrameType | None) -> None:
     raise Stopped()
-
-
-def _signal_group(pgid: int, signum: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, signum)
-    except ProcessLookupError:
-        pass
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ from typing import Any
 import requests
 import responses
 
-from standins import chatwoot_shapes as shapes
-from standins.chatwoot_state import Account, StandinError
+from standins.chatwoot_records import StandinError
+from standins.chatwoot_rest_bodies import message_rest
+from standins.chatwoot_state import Account
 
 BASE = "https://chat.example.com"
 ACCOUNT = 3
@@ -75,7 +76,7 @@ class FakeChatwoot:
         except StandinError as error:
             return error.status, {}, json.dumps({"error": str(error)})
         echo_id = body.get("echo_id")
-        message = shapes.message_rest(
+        message = message_rest(
             account, conversation, created, echo_id=None if echo_id is None else str(echo_id)
         )
         self.posted.append(message)

@@ -55,7 +55,7 @@ from core.models import Conversation, Draft, DraftMessage, Handoff, Message, Out
 from core.models import Delivery as StoredDelivery
 from core.settings import Autonomy
 from standins import claude as claude_standin
-from standins.chatwoot_state import INCOMING, OUTGOING
+from standins.chatwoot_records import INCOMING, OUTGOING
 from standins.chatwoot_webhooks import Delivery
 from tests.world import DEBOUNCE, MAX_WAIT, REP, World
 from workers import guardrails, jobs, outbox, posting, runtime

@@ -36,10 +36,10 @@ from core.models import (
     OutboxItem,
 )
 from experiments.outcomes import outcome
-from standins import chatwoot_shapes as shapes
+from standins import chatwoot_webhook_bodies as webhook_bodies
 from standins.chatwoot import ChatwootStandin, serve
-from standins.chatwoot_state import Change
-from standins.chatwoot_state import Conversation as StandinConversation
+from standins.chatwoot_changes import Change
+from standins.chatwoot_records import Conversation as StandinConversation
 from tests.conftest import load_event, store_event
 from tests.test_import import BOT, BOT_SENDER, T0, USER, make_reader, run
 from tools.forget import forget_contact
@@ -119,11 +119,13 @@ class Zoe:
         account = self.server.account
         with account.lock:
             bodies = [
-                shapes.webhook(account, Change("message_created", c, m))
+                webhook_bodies.webhook(account, Change("message_created", c, m))
                 for c in (self.first, self.second, self.omar)
                 for m in c.messages
             ]
-            bodies.append(shapes.webhook(account, Change("conversation_resolved", self.first)))
+            bodies.append(
+                webhook_bodies.webhook(account, Change("conversation_resolved", self.first))
+            )
         for n, body in enumerate(bodies):
             for sender in (body.get("sender"), body.get("conversation", body)["meta"]["sender"]):
                 if sender and sender.get("id") == self.contact.id:
@@ -385,7 +387,9 @@ def test_a_forgotten_contact_is_not_imported_again(
     # The webhook stores what she sends after the forget, as always.
     with standin.account.lock:
         zoe.say(third, "Green, please", LATER + 2)
-        body = shapes.webhook(standin.account, Change("message_created", third, third.messages[-1]))
+        body = webhook_bodies.webhook(
+            standin.account, Change("message_created", third, third.messages[-1])
+        )
     assert not store_event(engine, body, key="after-forget", received_at=FORGET_AT).duplicate
     with Session(engine) as session:
         assert session.get(Message, third.messages[-1].id) is not None

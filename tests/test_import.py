@@ -24,10 +24,10 @@ from chatwoot.errors import ChatwootError
 from chatwoot.history import Backoff, HistoryClient, HistoryReader, RateLimiter
 from core.db import session_scope
 from core.models import Conversation, Draft, ImportProgress, Message
-from standins import chatwoot_shapes as shapes
+from standins import chatwoot_webhook_bodies as webhook_bodies
 from standins.chatwoot import ChatwootStandin, serve
-from standins.chatwoot_state import Change
-from standins.chatwoot_state import Conversation as StandinConversation
+from standins.chatwoot_changes import Change
+from standins.chatwoot_records import Conversation as StandinConversation
 from tests.clock import FakeClock
 from tests.conftest import store_event
 from tools.history_import import ImportStats, baseline, import_history
@@ -206,13 +206,13 @@ def test_rest_history_parses_exactly_like_the_webhook(standin: ChatwootStandin) 
     assert len(imported) == 12
     for message, rest in zip(conversation.messages, imported, strict=True):
         change = Change("message_created", conversation, message)
-        body = shapes.webhook(standin.account, change)
+        body = webhook_bodies.webhook(standin.account, change)
         live = events.parse_event(body).message
         assert live is not None
         # A webhook only knows the status of the conversation's last public message.
         assert rest == dataclasses.replace(live, status="sent")
     [listed] = reader.conversation_page(1).conversations
-    body = shapes.webhook(standin.account, Change("conversation_updated", conversation))
+    body = webhook_bodies.webhook(standin.account, Change("conversation_updated", conversation))
     webhook = events.parse_event(body).conversation
     assert webhook is not None
     # REST shows the last message of any kind (``messages.last``), a webhook the last public
@@ -236,7 +236,9 @@ def test_imported_messages_are_the_history_a_returning_customer_s_draft_reads(
         message, _ = standin.account.customer_says(
             conversation, "I'm back: is the tent still in stock?", [], now=NOW.timestamp()
         )
-        body = shapes.webhook(standin.account, Change("message_created", conversation, message))
+        body = webhook_bodies.webhook(
+            standin.account, Change("message_created", conversation, message)
+        )
     store_event(engine, body, key="live-1", received_at=NOW)
 
     with Session(engine) as session:
@@ -523,7 +525,7 @@ def test_the_baseline_counts_imported_conversations_the_bot_never_drafted(
             None, contact={"name": "Live"}, assignee=None, now=T0.timestamp()
         )
         live.labels, live.status = ["sold"], "resolved"
-        body = shapes.webhook(standin.account, Change("conversation_resolved", live))
+        body = webhook_bodies.webhook(standin.account, Change("conversation_resolved", live))
     store_event(engine, body, key="live", received_at=NOW)
 
     with Session(engine) as session:
