@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from core.db import make_engine
 from core.settings import Settings
-from workers.supervisor import gunicorn_args
+from workers.service_commands import gunicorn_args
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret"

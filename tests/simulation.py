@@ -58,7 +58,7 @@ from standins import claude as claude_standin
 from standins.chatwoot_records import INCOMING, OUTGOING
 from standins.chatwoot_webhooks import Delivery
 from tests.world import DEBOUNCE, MAX_WAIT, REP, World
-from workers import guardrails, jobs, outbox, posting, runtime
+from workers import guardrails, jobs, outbox, posting_claims, runtime
 from workers.claude import ClaudeComposer
 from workers.debounce import ReplyTimer
 from workers.llm import ComposerError, Prompt, Reply
@@ -739,7 +739,7 @@ class Sim:
             for delivery in self.pending:
                 self._post(delivery)
             self.pending = []
-            self._step_advance(MAX_WAIT + posting.SETTLE_GRACE_SECONDS + 2, True)
+            self._step_advance(MAX_WAIT + posting_claims.SETTLE_GRACE_SECONDS + 2, True)
             self.pending += world.held()
             if not self.pending and not self._unsettled():
                 return

@@ -16,14 +16,12 @@ from core.settings import Settings
 from standins.claude import ClaudeStandin, serve
 from workers.claude import (
     CALL_BUDGET_SECONDS,
-    HINT_PREFIX,
     MAX_TOKENS,
-    OPENING_TEXT,
     REPLY_TOKENS,
     THINKING_TOKENS,
     ClaudeComposer,
-    message_params,
 )
+from workers.claude_request import HINT_PREFIX, OPENING_TEXT, message_params
 from workers.guardrails import DEFAULT_LIMITS
 from workers.llm import REPLY_SCHEMA, ComposerError, Handoff, Prompt, Turn, Usage
 

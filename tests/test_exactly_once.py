@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from chatwoot.client import ChatwootClient
 from tests.world import DEBOUNCE, World
-from workers import outbox, posting
+from workers import outbox, posting_claims
 from workers.llm import Reply
 
 
@@ -92,7 +92,7 @@ def test_with_a_user_token_a_502_that_created_nothing_is_posted_once_after_the_g
     world.advance(5)
     world.run()
     assert bubbles_of(world, conversation) == []  # within the grace: a proxy may still be on it
-    world.advance(posting.SETTLE_GRACE_SECONDS)
+    world.advance(posting_claims.SETTLE_GRACE_SECONDS)
     world.run()
     world.settle()
     assert bubbles_of(world, conversation) == ["Yes, two standard pads fit."]
@@ -107,7 +107,7 @@ def test_without_a_user_token_an_unknowable_post_goes_to_the_rep_and_never_twice
     world.run()
     world.customer_says("Hello?", conversation=conversation)
     world.settle()
-    world.advance(posting.SETTLE_GRACE_SECONDS + 5)
+    world.advance(posting_claims.SETTLE_GRACE_SECONDS + 5)
     world.run()
     world.settle()
     assert bubbles_of(world, conversation) == []
@@ -124,7 +124,7 @@ def test_a_late_echo_settles_an_uncertain_post_as_sent(world: World) -> None:
     echo = world.held()
     world.customer_says("Hello?", conversation=conversation)
     world.settle()
-    world.advance(posting.SETTLE_GRACE_SECONDS + 5)
+    world.advance(posting_claims.SETTLE_GRACE_SECONDS + 5)
     world.run()
     world.settle()
     [item] = [i for i in world.outbox() if ":bubble:" in i.key]

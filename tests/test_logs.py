@@ -19,7 +19,7 @@ from bot import create_app
 from core import logs
 from core.settings import Settings
 from tests.test_supervisor import ROOT, cleanup, free_port, start, workdir  # noqa: F401
-from workers.supervisor import gunicorn_args
+from workers.service_commands import gunicorn_args
 
 DB_PASSWORD = "db-pa55word-77"
 REDIS_PASSWORD = "redis-pa55word-88"

@@ -14,7 +14,7 @@ from core.models import Conversation, OutboxItem
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
 from tests.clock import FakeClock
 from tests.conftest import load_event, store_event
-from workers import outbox, posting
+from workers import outbox, posting, posting_claims
 
 T0 = datetime(2026, 6, 18, 9, 20, tzinfo=UTC)
 
@@ -116,7 +116,7 @@ def test_killed_after_chatwoots_200_is_not_sent_twice_when_chatwoot_shows_it(
     # Within the lease another worker may still be on it: leave it alone, retry later.
     with pytest.raises(outbox.RetryLater):
         posting.deliver_pending(engine, conv, client, now=clock.dt)
-    clock.advance(posting.LEASE_SECONDS + 1)
+    clock.advance(posting_claims.LEASE_SECONDS + 1)
     assert posting.deliver_pending(engine, conv, client, now=clock.dt) == 1
     assert fake.public() == ["Hi Maya!"]  # posted once
     assert items(engine)[0].chatwoot_message_id == fake.posted[0]["id"]
@@ -136,7 +136,7 @@ def test_killed_after_200_uses_the_stored_echo_first(
     echo["created_at"] = (T0 + timedelta(seconds=1)).isoformat()
     store_event(engine, echo, key="echo", received_at=T0)
     fake.last_public = None  # Chatwoot can't be asked: the echo must be enough
-    clock.advance(posting.LEASE_SECONDS + 1)
+    clock.advance(posting_claims.LEASE_SECONDS + 1)
     assert posting.deliver_pending(engine, conv, client, now=clock.dt) == 1
     assert fake.public() == ["Hi Maya!"]
     assert items(engine)[0].chatwoot_message_id == 918999
@@ -151,7 +151,7 @@ def test_when_still_uncertain_it_tells_the_rep_instead_of_reposting(
     with pytest.raises(Killed):
         posting.deliver_pending(engine, conv, client, now=clock.dt, after_post=kill_after_post)
     fake.last_public = None  # no echo stored, and Chatwoot's last message isn't ours
-    clock.advance(posting.LEASE_SECONDS + 1)
+    clock.advance(posting_claims.LEASE_SECONDS + 1)
     posting.deliver_pending(engine, conv, client, now=clock.dt)
     assert fake.public() == ["Hi Maya!"]  # the original POST only
     [note] = fake.notes()
@@ -167,7 +167,7 @@ def test_a_private_note_of_unknown_fate_is_posted_again(
     clock = FakeClock(T0.timestamp())
     with pytest.raises(Killed):
         posting.deliver_pending(engine, conv, client, now=clock.dt, after_post=kill_after_post)
-    clock.advance(posting.LEASE_SECONDS + 1)
+    clock.advance(posting_claims.LEASE_SECONDS + 1)
     assert posting.deliver_pending(engine, conv, client, now=clock.dt) == 1
     assert fake.notes() == ["Draft D1 …", "Draft D1 …"]  # seen by reps only
     assert fake.public() == []

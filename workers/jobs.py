@@ -211,51 +211,7 @@ def retry_stuck_outbox() -> int:
 def sweep_replies() -> int:
     """Periodic: restart the reply timer of conversations left unanswered (see sweeper)."""
     settings = services().settings
-    deps, reply_timer = runtime.worker_context(), runtime.reply_timer()
-    with session_scope(deps.engine) as session:
-        rescues = sweeper.unanswered(
-            session,
-            now=deps.now(),
-            max_age=timedelta(seconds=settings.reply_sweep_max_age_seconds),
-            max_wait=timedelta(seconds=settings.reply_max_wait_seconds),
-            config=deps.config,
-            serves=settings.serves,
-        )
-    rescued = 0
-    for rescue in rescues:
-        if reply_timer.busy(rescue.conversation_id):
-            continue  # a timer is queued or a draft is being written
-        if rescue.overdue:
-            key = f"overdue:{rescue.conversation_id}:{int(rescue.first_waiting.timestamp())}"
-            with session_scope(deps.engine) as session:
-                if outbox.exists(session, f"{key}:open"):
-                    continue  # handed off already; Chatwoot's status change is on its way
-            log.warning(
-                "conversation %s: customer messages since %s went unanswered for longer than "
-                "REPLY_SWEEP_MAX_AGE_SECONDS (a worker or Redis outage?); handing it to the team",
-                rescue.display_id,
-                rescue.first_waiting.isoformat(),
-            )
-            minutes = int(settings.reply_sweep_max_age_seconds // 60)
-            handoffs.hand_over(
-                rescue.conversation_id,
-                deps,
-                reason="overdue",
-                key=key,
-                why=f"Wingman could not answer within {minutes} minutes",
-            )
-            outgoing.post(rescue.conversation_id, deps)
-            rescued += 1
-            continue
-        log.warning(
-            "rescuing conversation %s: a customer message from %s is unanswered and no reply "
-            "job is queued (was Redis flushed or a worker killed?)",
-            rescue.display_id,
-            rescue.first_waiting.isoformat(),
-        )
-        reply_timer.touch(rescue.conversation_id, rescue.first_waiting.timestamp())
-        rescued += 1
-    return rescued
+    return sweeper.rescue_unanswered(runtime.worker_context(), runtime.reply_timer(), settings)
 
 
 def check_drafts() -> int:

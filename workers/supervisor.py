@@ -27,6 +27,8 @@ from core.settings import Settings
 from experiments import arms
 from workers import embedded_redis
 from workers.embedded_redis import EmbeddedRedisError
+from workers.processes import describe_exit, kill_tree
+from workers.service_commands import app_commands
 from workers.startup import settings_or_exit
 
 log = logging.getLogger("workers.supervisor")
@@ -34,8 +36,6 @@ log = logging.getLogger("workers.supervisor")
 # How long children get to finish after SIGTERM before they are killed. The RQ worker
 # finishes its current job first (a warm shutdown), so this bounds that too.
 GRACE_SECONDS = 10.0
-# Shorter than GRACE_SECONDS, so gunicorn ends its own workers before we would.
-WEB_GRACEFUL_TIMEOUT = 5
 POLL_SECONDS = 0.2
 # A worker restarted this many times within RESTART_WINDOW_SECONDS is broken, not unlucky.
 MAX_RESTARTS = 5
@@ -192,48 +192,6 @@ def migrate_database(url: str) -> None:
         engine.dispose()
 
 
-def app_commands(settings: Settings) -> list[tuple[str, list[str]]]:
-    python = sys.executable
-    worker = [python, "-m", "workers.worker"]
-    return [
-        ("web", [python, "-m", "gunicorn", *gunicorn_args(settings)]),
-        *[
-            (f"routing worker {n}", [*worker, "routing"])
-            for n in range(1, settings.routing_workers + 1)
-        ],
-        *[
-            (f"reply worker {n}", [*worker, "replies"])
-            for n in range(1, settings.reply_workers + 1)
-        ],
-        ("clock", [python, "-m", "workers.clock"]),
-    ]
-
-
-def gunicorn_args(settings: Settings) -> list[str]:
-    host = settings.bind_host
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"  # an IPv6 address
-    return [
-        "--bind",
-        f"{host}:{settings.port}",
-        "--workers",
-        str(settings.web_workers),
-        "--access-logfile",
-        "-",
-        "--log-level",
-        settings.log_level.lower(),
-        "--graceful-timeout",
-        str(WEB_GRACEFUL_TIMEOUT),
-        # gunicorn's default control socket is one per user (~/.gunicorn), so two checkouts
-        # would fight over it.
-        "--no-control-socket",
-        # gunicorn's own log handlers bypass the root logger, and with it the secret mask.
-        "--logger-class",
-        "core.logs.GunicornLogger",
-        "bot:create_app()",
-    ]
-
-
 def announce(settings: Settings) -> None:
     """Tell the operator what to paste into Chatwoot and what is not configured. No secrets."""
     # print, not log: the operator needs this line whatever LOG_LEVEL is.
@@ -242,60 +200,6 @@ def announce(settings: Settings) -> None:
         log.warning("%s is not set; Wingman cannot act on conversations until it is", name)
     if settings.chatwoot_webhook_secret is None:
         log.warning("CHATWOOT_WEBHOOK_SECRET is not set; unsigned webhook deliveries are accepted")
-
-
-def describe_exit(code: int) -> str:
-    if code < 0:
-        return f"was killed by {signal.Signals(-code).name} (exit code {code})"
-    return f"exited with code {code}"
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL ``pid`` and its descendants.
-
-    Killing only the child would orphan its own children: an RQ work horse or the RQ
-    scheduler process would carry on with nobody to stop them.
-    """
-    doomed = [pid, *descendants(pid)]
-    for each in doomed:
-        try:
-            os.kill(each, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for child, parent in _process_table():
-        children.setdefault(parent, []).append(child)
-    found: list[int] = []
-    stack = [pid]
-    while stack:
-        kids = children.get(stack.pop(), [])
-        found.extend(kids)
-        stack.extend(kids)
-    return found
-
-
-def _process_table() -> list[tuple[int, int]]:
-    """(pid, parent pid) of every process: /proc on Linux, ps elsewhere (macOS)."""
-    proc = Path("/proc")
-    if not (proc / "self" / "stat").exists():
-        ps = subprocess.run(
-            ["ps", "-A", "-o", "pid=", "-o", "ppid="], capture_output=True, text=True, check=False
-        )
-        return [(int(a), int(b)) for a, b in (line.split() for line in ps.stdout.splitlines())]
-    table = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # it exited while we looked
-        # The command name in parentheses may itself hold spaces or parentheses.
-        table.append((int(entry.name), int(stat.rsplit(")", 1)[1].split()[1])))
-    return table
 
 
 def main() -> int:

@@ -17,8 +17,12 @@ from sqlmodel import Session, col, select
 
 from core.autonomy import inbox_autonomy
 from core.config_store import ConfigStore
+from core.db import session_scope
 from core.models import Conversation, Message
-from workers import drafts
+from core.settings import Settings
+from workers import drafts, handoffs, outbox, outgoing
+from workers.context import WorkerContext
+from workers.debounce import ReplyTimer
 from workers.gate import bot_may_act
 
 log = logging.getLogger(__name__)
@@ -87,3 +91,52 @@ def unanswered(
         overdue = newest < now - max_age
         rescues.append(Rescue(conversation.id, conversation.display_id, oldest, overdue))
     return rescues
+
+
+def rescue_unanswered(deps: WorkerContext, reply_timer: ReplyTimer, settings: Settings) -> int:
+    """Restart the reply timer of conversations left unanswered; an overdue one goes to the
+    team instead. Returns how many were rescued."""
+    with session_scope(deps.engine) as session:
+        rescues = unanswered(
+            session,
+            now=deps.now(),
+            max_age=timedelta(seconds=settings.reply_sweep_max_age_seconds),
+            max_wait=timedelta(seconds=settings.reply_max_wait_seconds),
+            config=deps.config,
+            serves=settings.serves,
+        )
+    rescued = 0
+    for rescue in rescues:
+        if reply_timer.busy(rescue.conversation_id):
+            continue  # a timer is queued or a draft is being written
+        if rescue.overdue:
+            key = f"overdue:{rescue.conversation_id}:{int(rescue.first_waiting.timestamp())}"
+            with session_scope(deps.engine) as session:
+                if outbox.exists(session, f"{key}:open"):
+                    continue  # handed off already; Chatwoot's status change is on its way
+            log.warning(
+                "conversation %s: customer messages since %s went unanswered for longer than "
+                "REPLY_SWEEP_MAX_AGE_SECONDS (a worker or Redis outage?); handing it to the team",
+                rescue.display_id,
+                rescue.first_waiting.isoformat(),
+            )
+            minutes = int(settings.reply_sweep_max_age_seconds // 60)
+            handoffs.hand_over(
+                rescue.conversation_id,
+                deps,
+                reason="overdue",
+                key=key,
+                why=f"Wingman could not answer within {minutes} minutes",
+            )
+            outgoing.post(rescue.conversation_id, deps)
+            rescued += 1
+            continue
+        log.warning(
+            "rescuing conversation %s: a customer message from %s is unanswered and no reply "
+            "job is queued (was Redis flushed or a worker killed?)",
+            rescue.display_id,
+            rescue.first_waiting.isoformat(),
+        )
+        reply_timer.touch(rescue.conversation_id, rescue.first_waiting.timestamp())
+        rescued += 1
+    return rescued

@@ -1,0 +1,129 @@
+"""What drafting one reply works from, gathered in one transaction.
+
+The waiting customer messages, the prompt for Claude, and the autonomy the draft may act
+with: the inbox's, capped by a human assignee, the experiment arm and the channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import cast
+
+from sqlmodel import Session
+
+from core.autonomy import inbox_autonomy
+from core.config import InboxConfig
+from core.models import Conversation, Message
+from core.settings import Autonomy
+from experiments import enrolment
+from workers import drafts, history, notes
+from workers.context import WorkerContext
+from workers.gate import bot_may_act, effective_autonomy
+from workers.llm import CacheTTL, Prompt, Turn
+from workers.playbook import arm_text, knowledge_text, system_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReplyWork:
+    """Everything drafting one reply needs, read before Claude is called."""
+
+    display_id: int
+    inbox: InboxConfig
+    waiting: list[Message]
+    prompt: Prompt
+    mention: str | None
+    knowledge: str  # the raw file, internal sections included, for the leak check
+    autonomy: Autonomy  # effective: the inbox's, capped by a human assignee and the arm
+    window_open: bool
+    arm_id: int | None = None
+    price_floor: Decimal | None = None
+    price_ceiling: Decimal | None = None
+
+
+def gather(
+    session: Session, conversation_id: int, deps: WorkerContext, *, hint: str | None
+) -> ReplyWork | None:
+    """The conversation's reply work, or None when there is nothing the bot should answer."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or not deps.serves(conversation.account_id):
+        return None
+    inbox = deps.config.inbox(conversation.inbox_id or 0)
+    autonomy = effective_autonomy(
+        inbox_autonomy(session, conversation.inbox_id or 0, deps.config),
+        human_assignee=conversation.assignee_type == "User",
+    )
+    verdict = bot_may_act(
+        status=conversation.status, autonomy=autonomy, muted=conversation.bot_muted
+    )
+    if not verdict.answer:
+        log.info("conversation %s: not drafting: %s", conversation.display_id, verdict.reason)
+        return None
+    waiting = drafts.waiting_messages(session, conversation_id)
+    if not waiting:
+        return None
+    pending = drafts.pending_draft(session, conversation_id)
+    if hint is None and pending is not None:
+        # A re-run (RQ may run a job twice; a late timer) must not pay Claude again for
+        # messages the pending draft already answers.
+        if {m.id for m in waiting} <= drafts.covered_ids(session, pending):
+            log.info(
+                "conversation %s: D%s already answers everything",
+                conversation.display_id,
+                pending.id,
+            )
+            return None
+    arm = None
+    if inbox.experiment and conversation.contact_id:
+        arm = enrolment.arm_for(
+            session,
+            contact_id=conversation.contact_id,
+            experiment=inbox.experiment,
+            rng=deps.rng,
+            now=deps.now(),
+        )
+    if arm is not None:
+        # The arm lowers autonomy, never raises it: off < draft < autopilot.
+        autonomy = min(autonomy, Autonomy(arm.autonomy), key=lambda a: a.rank)
+    knowledge = deps.knowledge.load(inbox.knowledge_path)
+    prompt = Prompt(
+        playbook=system_text(inbox_name=inbox.name, locales=inbox.locales) + arm_text(arm),
+        knowledge=knowledge_text(knowledge.text),
+        knowledge_version=knowledge.version,
+        history=_with_earlier(
+            session, conversation, history.turns(drafts.history(session, conversation_id))
+        ),
+        hint=hint,
+        cache_ttl=cast(CacheTTL, deps.cache_ttl),
+    )
+    channel_window = drafts.conversation_window(session, conversation, deps.now())
+    if not channel_window.known and autonomy is Autonomy.AUTOPILOT:
+        # A channel Wingman doesn't know fails closed: a rep sends, never the bot alone.
+        autonomy = Autonomy.DRAFT
+    return ReplyWork(
+        conversation.display_id,
+        inbox,
+        waiting,
+        prompt,
+        notes.mention_for(conversation, inbox),
+        knowledge=knowledge.text,
+        autonomy=autonomy,
+        window_open=channel_window.open,
+        arm_id=arm.id if arm else None,
+        price_floor=Decimal(arm.price_floor) if arm and arm.price_floor else None,
+        price_ceiling=Decimal(arm.price_ceiling) if arm and arm.price_ceiling else None,
+    )
+
+
+def _with_earlier(session: Session, conversation: Conversation, turns: list[Turn]) -> list[Turn]:
+    """Put a returning customer's earlier conversations in front, as context."""
+    if conversation.contact_id is None or conversation.id is None:
+        return turns
+    earlier = drafts.earlier_messages(
+        session, conversation.contact_id, conversation.id, limit=history.EARLIER_MESSAGES
+    )
+    context = history.earlier_context(earlier)
+    return [context, *turns] if context else turns
