@@ -30,10 +30,10 @@ from core.models import Conversation, Draft, DraftMessage, Handoff
 from tests import contexts
 from tests.chatwoot_fakes import ACCOUNT, BASE, FakeChatwoot
 from tests.clock import FakeClock
+from tests.composer import FakeComposer
 from tests.conftest import engine_url, load_event
 from workers import runtime
 from workers.debounce import ReplyTimer
-from workers.llm import FakeComposer
 from workers.queue import make_queue, make_queues
 from workers.worker import WingmanSimpleWorker
 

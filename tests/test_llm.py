@@ -8,11 +8,11 @@ from dataclasses import asdict
 import pytest
 from anthropic.lib._parse._transform import transform_schema
 
+from tests.composer import FakeComposer
 from workers.llm import (
     HANDOFF_REASONS,
     REPLY_SCHEMA,
     ComposerError,
-    FakeComposer,
     Handoff,
     Prompt,
     Reply,

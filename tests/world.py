@@ -37,11 +37,11 @@ from standins.chatwoot import ChatwootStandin, serve
 from standins.chatwoot_webhooks import Delivery
 from tests import contexts
 from tests.clock import FakeClock
+from tests.composer import FakeComposer
 from tests.conftest import engine_url
 from workers import jobs, runtime
 from workers.context import WorkerContext
 from workers.debounce import ReplyTimer
-from workers.llm import FakeComposer
 from workers.queue import make_queue
 from workers.services import Services
 from workers.worker import WingmanSimpleWorker

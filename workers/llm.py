@@ -1,14 +1,13 @@
 """The one small interface Claude sits behind: what a reply job asks for and gets back.
 
 Jobs depend on ``Composer`` only. ``workers.claude.ClaudeComposer`` is the real adapter;
-tests use ``FakeComposer``, which replays a script and records every prompt.
+tests use ``tests.composer.FakeComposer``, which replays a script and records every prompt.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeGuard, get_args
@@ -218,36 +217,3 @@ def _from_json(data: object) -> tuple[list[str], Handoff | None, list[str], bool
 
 def _strings(value: object) -> TypeGuard[list[str]]:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-class FakeComposer:
-    """A scripted Composer for tests, like simonw/llm's MockModel.
-
-    Each call takes the next scripted outcome: a Reply is returned, an exception raised, and
-    a string goes through ``parse_reply`` as if Claude had written it. Every prompt is kept
-    in ``prompts``.
-    """
-
-    def __init__(self, *outcomes: Reply | Exception | str) -> None:
-        self._script: deque[Reply | Exception | str] = deque(outcomes)
-        self.prompts: list[Prompt] = []
-
-    def add(self, *outcomes: Reply | Exception | str) -> None:
-        self._script.extend(outcomes)
-
-    @property
-    def remaining(self) -> int:
-        return len(self._script)
-
-    def compose(self, prompt: Prompt) -> Reply:
-        self.prompts.append(prompt)
-        if not self._script:
-            raise AssertionError(
-                f"FakeComposer has no scripted outcome for call {len(self.prompts)}"
-            )
-        outcome = self._script.popleft()
-        if isinstance(outcome, Exception):
-            raise outcome
-        if isinstance(outcome, str):
-            return parse_reply(outcome, Usage(model="fake"))
-        return outcome
