@@ -29,7 +29,8 @@ from anthropic.types import (
 from workers.llm import REPLY_SCHEMA, ComposerError, Prompt, Reply, Role, Usage, parse_reply
 
 if TYPE_CHECKING:
-    from core.settings import Effort, Settings, ThinkingMode
+    from core.claude_options import Effort, ThinkingMode
+    from core.settings import Settings
 
 # The RQ job running compose() must have a timeout above this; see budget_seconds.
 CALL_BUDGET_SECONDS = 120.0

@@ -17,9 +17,9 @@ from sqlmodel import Session, col, select
 
 from chatwoot.events import MessageData, SenderKind, parse_event
 from core.autonomy import inbox_autonomy
+from core.autonomy_levels import Autonomy
 from core.config_store import ConfigStore
 from core.models import Conversation, Delivery, Message
-from core.settings import Autonomy
 from core.store import apply_pending
 from workers import commands, outbox
 from workers.dispatch import delivery_job_id, enqueue_delivery, is_pending

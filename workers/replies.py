@@ -17,10 +17,10 @@ from typing import Any, cast
 from sqlmodel import Session
 
 from core.autonomy import inbox_autonomy
+from core.autonomy_levels import Autonomy
 from core.config import InboxConfig
 from core.db import session_scope
 from core.models import Conversation, Draft, Message
-from core.settings import Autonomy
 from experiments import enrolment
 from workers import (
     autopilot,
