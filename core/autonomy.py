@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from core.autonomy_levels import Autonomy
 from core.config_store import ConfigStore
 from core.models import AutonomyChange, InboxSetting
-from core.settings import Autonomy
 
 
 def inbox_autonomy(session: Session, inbox_id: int, config: ConfigStore) -> Autonomy:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from core.autonomy_levels import Autonomy
 from core.hours import WorkingHours
-from core.settings import Autonomy
 
 DEFAULT_DISCLOSURE = "🤖"
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core import tomlfile
+from core.autonomy_levels import Autonomy
 from core.config import (
     DEFAULT_DISCLOSURE,
     Agent,
@@ -23,7 +24,6 @@ from core.config import (
     WingmanConfig,
 )
 from core.hours import OpenRange, WorkingHours
-from core.settings import Autonomy
 from core.tomlfile import (
     Invalid,
     array,

@@ -7,9 +7,10 @@ import os
 import threading
 from pathlib import Path
 
+from core.autonomy_levels import Autonomy
 from core.config import InboxConfig, WingmanConfig
 from core.config_file import load_config
-from core.settings import Autonomy, Settings
+from core.settings import Settings
 from core.tomlfile import ConfigError
 
 log = logging.getLogger(__name__)

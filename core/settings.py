@@ -4,56 +4,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
-from typing import Literal, TypeVar, cast, get_args
+from typing import TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
 
+from core import env_parsers as parse
+from core.autonomy_levels import Autonomy
+from core.claude_options import DEFAULT_MODEL, EFFORTS, THINKING_MODES, Effort, ThinkingMode
 from core.logs import mask_url_passwords
+from core.pricing import Prices
 
 T = TypeVar("T")
-
-# A Sonnet the installed SDK knows and does not list as deprecated (checked in tests).
-DEFAULT_MODEL = "claude-sonnet-5-5"
-
-
-# Anthropic's thinking types a chat reply may use (manual "enabled" budgets are gone on the
-# 5.5 models), and its effort levels, lowest first.
-ThinkingMode = Literal["adaptive", "between_tools", "disabled"]
-Effort = Literal["low", "medium", "high", "xhigh", "max"]
-THINKING_MODES: tuple[ThinkingMode, ...] = get_args(ThinkingMode)
-EFFORTS: tuple[Effort, ...] = get_args(Effort)
-
-
-@dataclass(frozen=True)
-class Prices:
-    """Claude's prices in dollars per million tokens (defaults: a current Sonnet)."""
-
-    input: Decimal = Decimal("3")
-    output: Decimal = Decimal("15")
-    cache_write_5m: Decimal = Decimal("3.75")
-    cache_write_1h: Decimal = Decimal("6")
-    cache_read: Decimal = Decimal("0.30")
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
-
-
-class Autonomy(StrEnum):
-    """How far the bot may act in an inbox, ordered off < draft < autopilot."""
-
-    OFF = "off"
-    DRAFT = "draft"
-    AUTOPILOT = "autopilot"
-
-    @property
-    def rank(self) -> int:
-        return list(Autonomy).index(self)
 
 
 @dataclass(frozen=True)
@@ -129,45 +98,53 @@ class Settings:
         Empty strings count as unset, so ``.env.example`` can be copied as is.
         """
         env = {k: v.strip() for k, v in environ.items() if v is not None and v.strip() != ""}
-        port = _get(env, "PORT", _int_in(1, 65535), 8000)
+        port = _get(env, "PORT", parse.int_in(1, 65535), 8000)
         # Each web and routing process is busy on the CPU while it works; two at least, so
         # one slow request never stops the rest.
         cores = max(os.cpu_count() or 1, 2)
-        debounce = _get(env, "REPLY_DEBOUNCE_SECONDS", _positive_float, 30.0)
-        max_wait = _get(env, "REPLY_MAX_WAIT_SECONDS", _positive_float, 120.0)
+        debounce = _get(env, "REPLY_DEBOUNCE_SECONDS", parse.positive_float, 30.0)
+        max_wait = _get(env, "REPLY_MAX_WAIT_SECONDS", parse.positive_float, 120.0)
         if max_wait < debounce:
             raise SettingsError(
                 f"REPLY_MAX_WAIT_SECONDS ({max_wait:g}) must not be shorter than "
                 f"REPLY_DEBOUNCE_SECONDS ({debounce:g})"
             )
-        chatwoot_url = _get(env, "CHATWOOT_URL", _http_url("CHATWOOT_URL"), None)
+        chatwoot_url = _get(env, "CHATWOOT_URL", parse.http_url("CHATWOOT_URL"), None)
         thinking = cast(
-            ThinkingMode, _get(env, "CLAUDE_THINKING", _one_of(THINKING_MODES), "adaptive")
+            ThinkingMode,
+            _get(env, "CLAUDE_THINKING", parse.one_of(THINKING_MODES), "adaptive"),
         )
-        effort = cast(Effort, _get(env, "CLAUDE_EFFORT", _one_of(EFFORTS), "low"))
+        effort = cast(Effort, _get(env, "CLAUDE_EFFORT", parse.one_of(EFFORTS), "low"))
         if thinking == "between_tools" and effort in ("xhigh", "max"):
             raise SettingsError(
                 f"CLAUDE_EFFORT: {effort} needs CLAUDE_THINKING=adaptive "
                 "(Anthropic rejects between_tools above high effort)"
             )
         return cls(
-            database_url=_get(env, "DATABASE_URL", _database_url, cls.database_url),
-            redis_url=_get(env, "REDIS_URL", _redis_url, None),
+            database_url=_get(env, "DATABASE_URL", parse.database_url, cls.database_url),
+            redis_url=_get(env, "REDIS_URL", parse.redis_url, None),
             chatwoot_url=chatwoot_url.rstrip("/") if chatwoot_url else None,
             chatwoot_account_ids=_get(
                 env,
                 "CHATWOOT_ACCOUNT_IDS",
-                _account_ids,
+                parse.account_ids,
                 # The older single-account name still limits Wingman to that account.
-                _get(env, "CHATWOOT_ACCOUNT_ID", lambda raw: (_int_in(1, 2**63 - 1)(raw),), ()),
+                _get(
+                    env,
+                    "CHATWOOT_ACCOUNT_ID",
+                    lambda raw: (parse.int_in(1, 2**63 - 1)(raw),),
+                    (),
+                ),
             ),
             chatwoot_bot_token=env.get("CHATWOOT_BOT_TOKEN"),
             chatwoot_user_token=env.get("CHATWOOT_USER_TOKEN"),
             chatwoot_webhook_secret=env.get("CHATWOOT_WEBHOOK_SECRET"),
-            chatwoot_timeout_seconds=_get(env, "CHATWOOT_TIMEOUT_SECONDS", _positive_float, 10.0),
+            chatwoot_timeout_seconds=_get(
+                env, "CHATWOOT_TIMEOUT_SECONDS", parse.positive_float, 10.0
+            ),
             anthropic_api_key=env.get("ANTHROPIC_API_KEY"),
             anthropic_base_url=_get(
-                env, "ANTHROPIC_BASE_URL", _http_url("ANTHROPIC_BASE_URL"), None
+                env, "ANTHROPIC_BASE_URL", parse.http_url("ANTHROPIC_BASE_URL"), None
             ),
             anthropic_model=env.get("ANTHROPIC_MODEL", DEFAULT_MODEL),
             claude_thinking=thinking,
@@ -175,60 +152,67 @@ class Settings:
             reply_debounce_seconds=debounce,
             reply_max_wait_seconds=max_wait,
             reply_sweep_interval_seconds=_get(
-                env, "REPLY_SWEEP_INTERVAL_SECONDS", _positive_float, 60.0
+                env, "REPLY_SWEEP_INTERVAL_SECONDS", parse.positive_float, 60.0
             ),
-            draft_remind_minutes=_get(env, "DRAFT_REMIND_MINUTES", _positive_float, 5.0),
+            draft_remind_minutes=_get(env, "DRAFT_REMIND_MINUTES", parse.positive_float, 5.0),
             draft_check_interval_seconds=_get(
-                env, "DRAFT_CHECK_INTERVAL_SECONDS", _positive_float, 60.0
+                env, "DRAFT_CHECK_INTERVAL_SECONDS", parse.positive_float, 60.0
             ),
             reply_sweep_max_age_seconds=_get(
-                env, "REPLY_SWEEP_MAX_AGE_SECONDS", _positive_float, 3600.0
+                env, "REPLY_SWEEP_MAX_AGE_SECONDS", parse.positive_float, 3600.0
             ),
-            default_autonomy=_get(env, "DEFAULT_AUTONOMY", _autonomy, Autonomy.DRAFT),
+            default_autonomy=_get(env, "DEFAULT_AUTONOMY", parse.autonomy, Autonomy.DRAFT),
             admin_token=env.get("ADMIN_TOKEN"),
             export_pseudonym_key=env.get("EXPORT_PSEUDONYM_KEY"),
             notify_webhook_url=_get(
-                env, "NOTIFY_WEBHOOK_URL", _http_url("NOTIFY_WEBHOOK_URL", secret=True), None
+                env,
+                "NOTIFY_WEBHOOK_URL",
+                parse.http_url("NOTIFY_WEBHOOK_URL", secret=True),
+                None,
             ),
             wingman_public_url=_get(
                 env,
                 "WINGMAN_PUBLIC_URL",
-                _http_url("WINGMAN_PUBLIC_URL"),
+                parse.http_url("WINGMAN_PUBLIC_URL"),
                 f"http://localhost:{port}",
             ).rstrip("/"),
             wingman_config=env.get("WINGMAN_CONFIG", "wingman.toml"),
             wingman_config_explicit="WINGMAN_CONFIG" in env,
             port=port,
             bind_host=env.get("WINGMAN_BIND", "0.0.0.0"),
-            web_workers=_get(env, "WEB_WORKERS", _int_in(1, 64), cores),
-            routing_workers=_get(env, "ROUTING_WORKERS", _int_in(1, 64), min(cores, 4)),
-            reply_workers=_get(env, "REPLY_WORKERS", _int_in(1, 64), 4),
-            webhook_max_skew_seconds=_get(env, "WEBHOOK_MAX_SKEW_SECONDS", _positive_float, 300.0),
+            web_workers=_get(env, "WEB_WORKERS", parse.int_in(1, 64), cores),
+            routing_workers=_get(env, "ROUTING_WORKERS", parse.int_in(1, 64), min(cores, 4)),
+            reply_workers=_get(env, "REPLY_WORKERS", parse.int_in(1, 64), 4),
+            webhook_max_skew_seconds=_get(
+                env, "WEBHOOK_MAX_SKEW_SECONDS", parse.positive_float, 300.0
+            ),
             delivery_requeue_after_seconds=_get(
-                env, "DELIVERY_REQUEUE_AFTER_SECONDS", _positive_float, 60.0
+                env, "DELIVERY_REQUEUE_AFTER_SECONDS", parse.positive_float, 60.0
             ),
-            delivery_max_attempts=_get(env, "DELIVERY_MAX_ATTEMPTS", _int_in(1, 100), 3),
+            delivery_max_attempts=_get(env, "DELIVERY_MAX_ATTEMPTS", parse.int_in(1, 100), 3),
             delivery_sweep_interval_seconds=_get(
-                env, "DELIVERY_SWEEP_INTERVAL_SECONDS", _positive_float, 60.0
+                env, "DELIVERY_SWEEP_INTERVAL_SECONDS", parse.positive_float, 60.0
             ),
-            delivery_retention_days=_get(env, "DELIVERY_RETENTION_DAYS", _int_in(1, 36500), 30),
+            delivery_retention_days=_get(
+                env, "DELIVERY_RETENTION_DAYS", parse.int_in(1, 36500), 30
+            ),
             delivery_prune_interval_seconds=_get(
-                env, "DELIVERY_PRUNE_INTERVAL_SECONDS", _positive_float, 3600.0
+                env, "DELIVERY_PRUNE_INTERVAL_SECONDS", parse.positive_float, 3600.0
             ),
-            log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
+            log_level=_get(env, "LOG_LEVEL", parse.log_level, "INFO"),
             var_dir=env.get("WINGMAN_VAR_DIR", "var"),
             outbox_retry_seconds=_get(
-                env, "OUTBOX_RETRY_SECONDS", _seconds_list, cls.outbox_retry_seconds
+                env, "OUTBOX_RETRY_SECONDS", parse.seconds_list, cls.outbox_retry_seconds
             ),
             outbox_sweep_interval_seconds=_get(
-                env, "OUTBOX_SWEEP_INTERVAL_SECONDS", _positive_float, 60.0
+                env, "OUTBOX_SWEEP_INTERVAL_SECONDS", parse.positive_float, 60.0
             ),
-            prompt_cache_ttl=_get(env, "PROMPT_CACHE_TTL", _cache_ttl, "1h"),
-            takeover_max_distance=_get(env, "TAKEOVER_MAX_DISTANCE", _fraction, 0.3),
-            claude_prices=_get(env, "CLAUDE_PRICES_PER_MTOK", _prices, Prices()),
-            claude_daily_cap_usd=_get(env, "CLAUDE_DAILY_CAP_USD", _dollars, None),
-            promote_min_decided=_get(env, "PROMOTE_MIN_DECIDED", _int_in(1, 1_000_000), 50),
-            promote_min_approval=_get(env, "PROMOTE_MIN_APPROVAL", _fraction, 0.8),
+            prompt_cache_ttl=_get(env, "PROMPT_CACHE_TTL", parse.cache_ttl, "1h"),
+            takeover_max_distance=_get(env, "TAKEOVER_MAX_DISTANCE", parse.fraction, 0.3),
+            claude_prices=_get(env, "CLAUDE_PRICES_PER_MTOK", parse.prices, Prices()),
+            claude_daily_cap_usd=_get(env, "CLAUDE_DAILY_CAP_USD", parse.dollars, None),
+            promote_min_decided=_get(env, "PROMOTE_MIN_DECIDED", parse.int_in(1, 1_000_000), 50),
+            promote_min_approval=_get(env, "PROMOTE_MIN_APPROVAL", parse.fraction, 0.8),
         )
 
     @classmethod
@@ -300,155 +284,10 @@ def _shown(value: object) -> str:
     return repr(mask_url_passwords(value)) if isinstance(value, str) else repr(value)
 
 
-def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
+def _get(env: Mapping[str, str], name: str, parser: Callable[[str], T], default: T) -> T:
     if name not in env:
         return default
     try:
-        return parse(env[name])
+        return parser(env[name])
     except (ValueError, TypeError) as exc:
         raise SettingsError(f"{name}: {exc}") from None
-
-
-def _positive_float(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"expected a number of seconds, got {raw!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise ValueError(f"expected a positive number, got {raw!r}")
-    return value
-
-
-def _int_in(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValueError(f"expected a whole number, got {raw!r}") from None
-        if not low <= value <= high:
-            raise ValueError(f"expected a number from {low} to {high}, got {value}")
-        return value
-
-    return parse
-
-
-def _http_url(name: str, *, secret: bool = False) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        parts = urlsplit(raw)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            # A secret URL may hold a token anywhere, so it is not shown at all.
-            got = "the value is not shown" if secret else f"got {mask_url_passwords(raw)!r}"
-            raise ValueError(f"expected an http(s) URL such as https://host, {got}")
-        _check_port(raw)
-        return raw
-
-    return parse
-
-
-def _database_url(raw: str) -> str:
-    scheme = raw.split(":", 1)[0]
-    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
-        raise ValueError(
-            "expected sqlite:///path or postgresql+psycopg://user@host/db, "
-            f"got a URL with scheme {scheme!r}"
-        )
-    _check_port(raw)
-    return raw
-
-
-def _redis_url(raw: str) -> str:
-    if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
-        raise ValueError("expected redis://host:port/db, rediss://… or unix:///path")
-    _check_port(raw)
-    return raw
-
-
-def _check_port(raw: str) -> None:
-    """Fail here on a URL whose port can't be read: the URL parser's own message quotes
-    the text it took for the port, which is part of the password when the password holds
-    an unencoded "/", "?" or "#"."""
-    try:
-        _ = urlsplit(raw).port
-    except ValueError:
-        raise ValueError(
-            "its port is not a number; if the password holds / ? # @ or :, percent-encode "
-            "them (/ is %2F, ? is %3F, # is %23, @ is %40, : is %3A)"
-        ) from None
-
-
-def _autonomy(raw: str) -> Autonomy:
-    try:
-        return Autonomy(raw.lower())
-    except ValueError:
-        raise ValueError(f"expected off, draft or autopilot, got {raw!r}") from None
-
-
-def _account_ids(raw: str) -> tuple[int, ...]:
-    parse = _int_in(1, 2**63 - 1)
-    try:
-        return tuple(dict.fromkeys(parse(part.strip()) for part in raw.split(",")))
-    except ValueError:
-        raise ValueError(f"expected account ids separated by commas, got {raw!r}") from None
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if raw.lower() not in choices:
-            raise ValueError(f"expected {', '.join(choices[:-1])} or {choices[-1]}, got {raw!r}")
-        return raw.lower()
-
-    return parse
-
-
-def _seconds_list(raw: str) -> tuple[float, ...]:
-    try:
-        values = tuple(_positive_float(part.strip()) for part in raw.split(","))
-    except ValueError:
-        raise ValueError(f"expected positive seconds separated by commas, got {raw!r}") from None
-    return values
-
-
-def _fraction(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"expected a number from 0 to 1, got {raw!r}") from None
-    if not 0 <= value <= 1:
-        raise ValueError(f"expected a number from 0 to 1, got {raw!r}")
-    return value
-
-
-def _dollars(raw: str) -> Decimal:
-    try:
-        value = Decimal(raw)
-    except ArithmeticError:
-        raise ValueError(f"expected an amount in dollars such as 25 or 7.50, got {raw!r}") from None
-    if not value.is_finite() or value <= 0:
-        raise ValueError(f"expected a positive amount in dollars, got {raw!r}")
-    return value
-
-
-def _prices(raw: str) -> Prices:
-    """ "input=3,output=15,cache_write_5m=3.75,cache_write_1h=6,cache_read=0.3"; any subset."""
-    names = {f.name for f in fields(Prices)}
-    values: dict[str, Decimal] = {}
-    for part in raw.split(","):
-        name, sep, amount = part.partition("=")
-        name = name.strip()
-        if not sep or name not in names:
-            raise ValueError(f"expected name=dollars with names {sorted(names)}, got {part!r}")
-        values[name] = _dollars(amount.strip())
-    return replace(Prices(), **values)
-
-
-def _cache_ttl(raw: str) -> str:
-    if raw not in ("5m", "1h"):
-        raise ValueError(f"expected 5m or 1h (Anthropic's two cache lifetimes), got {raw!r}")
-    return raw
-
-
-def _log_level(raw: str) -> str:
-    level = raw.upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR, got {raw!r}")
-    return level

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session
 
-from core.settings import Prices
+from core.pricing import Prices
 from experiments.dataset import (
     ArmRef,
     ConversationRow,

@@ -35,8 +35,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from core.models import DRAFT_STATES
-from core.pricing import cost
-from core.settings import Prices
+from core.pricing import Prices, cost
 from core.vocabulary import GUARDRAIL_CHECKS as CHECKS
 from core.vocabulary import HANDOFF_REASONS as REASONS
 from experiments.dataset import ConversationRow, Dataset, DraftRow, MessageRow, Usage

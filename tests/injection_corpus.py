@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from core.autonomy_levels import Autonomy
 from core.config import InboxConfig, PriceItem, PriceList
-from core.settings import Autonomy
 from workers.playbook import knowledge_text, system_text
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -51,9 +51,9 @@ from sqlmodel import Session, SQLModel, col, select
 
 from chatwoot.client import ChatwootClient
 from core.autonomy import inbox_autonomy, set_inbox_autonomy
+from core.autonomy_levels import Autonomy
 from core.models import Conversation, Draft, DraftMessage, Handoff, Message, OutboxItem
 from core.models import Delivery as StoredDelivery
-from core.settings import Autonomy
 from standins import claude as claude_standin
 from standins.chatwoot_records import INCOMING, OUTGOING
 from standins.chatwoot_webhooks import Delivery

@@ -34,7 +34,7 @@ from core.models import (
     Inbox,
     Message,
 )
-from core.settings import Prices
+from core.pricing import Prices
 from experiments import analytics, report
 from experiments.analytics import ArmReport, Filters
 from experiments.dataset import ArmRef, ConversationRow, Dataset, DraftRow, MessageRow, Usage

@@ -13,10 +13,10 @@ from sqlmodel import Session, col, select
 
 from chatwoot.events import parse_event
 from chatwoot.values import PayloadError
+from core.autonomy_levels import Autonomy
 from core.config_store import ConfigStore
 from core.db import session_scope
 from core.models import Contact, Conversation, Delivery, Message
-from core.settings import Autonomy
 from core.store import store_delivery
 from tests.conftest import load_event
 from workers import routing

@@ -9,10 +9,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from core.autonomy import inbox_autonomy, set_inbox_autonomy
+from core.autonomy_levels import Autonomy
 from core.config_store import ConfigStore
 from core.db import session_scope
 from core.models import AutonomyChange
-from core.settings import Autonomy
 from tests.loop_harness import DEBOUNCE, T0, Loop
 from workers.llm import Reply
 

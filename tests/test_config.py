@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.autonomy_levels import Autonomy
 from core.config import (
     Agent,
     InboxConfig,
@@ -21,7 +22,7 @@ from core.config import (
 from core.config_file import load_config
 from core.config_store import ConfigStore
 from core.hours import OpenRange, WorkingHours
-from core.settings import Autonomy, Settings
+from core.settings import Settings
 from core.tomlfile import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,10 +13,10 @@ from rq.serializers import JSONSerializer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from core.autonomy_levels import Autonomy
 from core.config_store import ConfigStore
 from core.db import session_scope
 from core.models import Delivery, Message
-from core.settings import Autonomy
 from tests.conftest import engine_url, load_event, store_event
 from workers import deliveries, routing, runtime
 from workers.dispatch import delivery_job_id, enqueue_delivery

@@ -26,8 +26,8 @@ from bot.commands.dates import When
 from bot.commands.export import export_command, make_command
 from core.db import make_engine, migrate, session_scope
 from core.models import DRAFT_STATES, Conversation, Draft, OutboxItem
-from core.pricing import cost
-from core.settings import Prices, Settings
+from core.pricing import Prices, cost
+from core.settings import Settings
 from experiments import arms
 from tests.conftest import engine_url, load_event, store_event
 from tools.export import (

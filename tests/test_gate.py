@@ -1,6 +1,6 @@
 import pytest
 
-from core.settings import Autonomy
+from core.autonomy_levels import Autonomy
 from workers.gate import effective_autonomy, may_answer
 
 ANSWERABLE = {

@@ -2,7 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import DEFAULT_MODEL, Autonomy, Settings, SettingsError
+from core.autonomy_levels import Autonomy
+from core.claude_options import DEFAULT_MODEL
+from core.settings import Settings, SettingsError
 
 
 def test_defaults_need_nothing() -> None:

@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import Session
 
 from core import pricing
-from core.settings import Prices, Settings, SettingsError
+from core.pricing import Prices
+from core.settings import Settings, SettingsError
 from tests.conftest import load_event
 from tests.loop_harness import DEBOUNCE, T0, Loop
 from workers import runtime, spend

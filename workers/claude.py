@@ -26,7 +26,8 @@ from workers.claude_response import reply_from, translate, usage_from
 from workers.llm import REPLY_SCHEMA, ComposerError, Prompt, Reply
 
 if TYPE_CHECKING:
-    from core.settings import Effort, Settings, ThinkingMode
+    from core.claude_options import Effort, ThinkingMode
+    from core.settings import Settings
 
 # The RQ job running compose() must have a timeout above this; see budget_seconds.
 CALL_BUDGET_SECONDS = 120.0

@@ -18,7 +18,7 @@ from anthropic.types import (
 from workers.llm import ComposerError, Prompt, Role
 
 if TYPE_CHECKING:
-    from core.settings import ThinkingMode
+    from core.claude_options import ThinkingMode
 
 # The first turn must be the customer's; a last assistant turn would be prefill, which
 # current models reject with a 400.

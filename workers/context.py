@@ -15,7 +15,8 @@ from sqlalchemy.engine import Engine
 
 from core.config_store import ConfigStore
 from core.knowledge import KnowledgeStore
-from core.settings import Prices, Settings
+from core.pricing import Prices
+from core.settings import Settings
 from workers import outbox
 from workers.llm import Composer
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.settings import Autonomy
+from core.autonomy_levels import Autonomy
 
 
 @dataclass(frozen=True)

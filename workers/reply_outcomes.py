@@ -11,9 +11,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from core.autonomy_levels import Autonomy
 from core.db import session_scope
 from core.models import Draft
-from core.settings import Autonomy
 from workers import autopilot, drafts, guardrails, handoffs, notes, notify, outbox
 from workers.context import WorkerContext
 from workers.llm import Reply, Usage

@@ -14,9 +14,9 @@ from typing import cast
 from sqlmodel import Session
 
 from core.autonomy import inbox_autonomy
+from core.autonomy_levels import Autonomy
 from core.config import InboxConfig
 from core.models import Conversation, Message
-from core.settings import Autonomy
 from experiments import enrolment
 from workers import drafts, history, notes
 from workers.context import WorkerContext

@@ -17,9 +17,9 @@ from chatwoot.event_data import MessageData
 from chatwoot.events import parse_event
 from chatwoot.senders import SenderKind
 from core.autonomy import inbox_autonomy
+from core.autonomy_levels import Autonomy
 from core.config_store import ConfigStore
 from core.models import Conversation, Delivery, Message
-from core.settings import Autonomy
 from core.store import apply_pending
 from workers import commands, outbox
 from workers.actions import Action, HandOff, HumanReplied, OwnEcho, RunCommand, Touch

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from core.models import Draft, Handoff
-from core.pricing import cost
-from core.settings import Prices
+from core.pricing import Prices, cost
 from workers import notify
 from workers.context import WorkerContext
 

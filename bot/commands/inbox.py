@@ -7,8 +7,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core.autonomy import set_inbox_autonomy
+from core.autonomy_levels import Autonomy
 from core.db import session_scope
-from core.settings import Autonomy
 from workers.services import Services
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from core.settings import Prices
+from core.pricing import Prices
 from tools.export.columns import (
     CONVERSATION_COLUMNS,
     FORMATS,

@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from core.models import DRAFT_STATES, Conversation
-from core.pricing import cost
-from core.settings import Prices
+from core.pricing import Prices, cost
 from experiments.outcomes import DEFAULT_VALUE_ATTRIBUTE, outcome
 from tools.export.columns import PSEUDONYM_HEX_DIGITS, SENDER_KINDS
 

@@ -1,0 +1,41 @@
+"""Database tables. Chatwoot's own ids are the keys wherever Chatwoot's ids are global.
+
+Every timestamp is timezone-aware UTC: SQLModel 0.0.50 rejects naive datetimes. Importing
+this package registers every table in ``SQLModel.metadata``; each table lives in the module
+named for what it holds, and is imported from here.
+"""
+
+from __future__ import annotations
+
+from core.models.autonomy import AutonomyChange, InboxSetting
+from core.models.columns import UTCDateTime
+from core.models.conversations import Account, Contact, Conversation, Inbox, Message
+from core.models.deliveries import Delivery
+from core.models.drafts import DRAFT_STATES, Draft, DraftMessage
+from core.models.experiments import Arm, Assignment, Experiment
+from core.models.forgotten_contacts import ForgottenContact
+from core.models.handoffs import Handoff
+from core.models.import_progress import ImportProgress
+from core.models.outbox import OutboxItem
+
+__all__ = [
+    "DRAFT_STATES",
+    "Account",
+    "Arm",
+    "Assignment",
+    "AutonomyChange",
+    "Contact",
+    "Conversation",
+    "Delivery",
+    "Draft",
+    "DraftMessage",
+    "Experiment",
+    "ForgottenContact",
+    "Handoff",
+    "ImportProgress",
+    "Inbox",
+    "InboxSetting",
+    "Message",
+    "OutboxItem",
+    "UTCDateTime",
+]
