@@ -7,11 +7,11 @@ read; the client turns that into a permanent ChatwootError.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from chatwoot.types import Assignee, ChatwootMessage, ConversationSnapshot
+from chatwoot.types import Assignee, ChatwootMessage, ConversationSnapshot, Status
 from chatwoot.values import (
     Content,
     Flag,
@@ -123,7 +123,7 @@ class _LabelList(Shape):
 
 
 class _Status(Shape):
-    current_status: Literal["open", "pending", "resolved", "snoozed"]
+    current_status: Status
 
 
 class _StatusAnswer(Shape):

@@ -196,8 +196,11 @@ _template_name = matching(_TEMPLATE_NAME, "a template name of lowercase letters,
 _template_language = matching(_TEMPLATE_LANGUAGE, "a language code such as 'en' or 'pt_BR'")
 
 
+_autonomy_name = one_of([a.value for a in Autonomy], fold=str.lower)
+
+
 def _autonomy(value: Any, path: str) -> Autonomy:
-    return Autonomy(one_of([a.value for a in Autonomy], fold=str.lower)(value, path))
+    return Autonomy(_autonomy_name(value, path))
 
 
 _category = one_of(TEMPLATE_CATEGORIES, fold=str.upper)

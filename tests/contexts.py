@@ -7,6 +7,7 @@ import random
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from core.config_store import ConfigStore
 from core.settings import Settings
@@ -20,7 +21,7 @@ from workers.llm import Composer
 def worker_context(
     settings: Settings,
     *,
-    engine: Any,
+    engine: Engine,
     config: ConfigStore,
     clock: FakeClock,
     composer: Composer | None,
