@@ -9,6 +9,7 @@ an operator edits by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -56,6 +57,33 @@ class WhatsAppTemplate:
     params: tuple[str, ...] = ()
 
 
+# Re-activation's default schedule: three steps, all inside a 24-hour messaging window.
+DEFAULT_FOLLOW_UP_STEPS = (timedelta(minutes=20), timedelta(hours=3), timedelta(hours=20))
+
+
+@dataclass(frozen=True)
+class FollowUpConfig:
+    """Re-activation of dormant leads in one inbox (off unless the file turns it on).
+
+    ``steps`` are delays after the customer's last message; ``late_step`` is an optional
+    last step outside a 24-hour window, which only WhatsApp can take (with a template).
+    """
+
+    enabled: bool = False
+    steps: tuple[timedelta, ...] = DEFAULT_FOLLOW_UP_STEPS
+    late_step: timedelta | None = None
+    holdout_share: float = 0.2
+    max_per_contact: int = 3
+    cap_period: timedelta = timedelta(days=7)
+    # Follow up conversations a human owns (open, or assigned to a person) too.
+    human_owned: bool = False
+
+    @property
+    def schedule(self) -> tuple[timedelta, ...]:
+        """Every step's delay in order, the late step last."""
+        return self.steps + ((self.late_step,) if self.late_step else ())
+
+
 @dataclass(frozen=True)
 class InboxConfig:
     """What the file says about one Chatwoot inbox; unlisted inboxes get only the autonomy."""
@@ -73,6 +101,7 @@ class InboxConfig:
     working_hours: WorkingHours | None = None
     prices: PriceList | None = None
     experiment: str | None = None
+    follow_ups: FollowUpConfig = field(default_factory=FollowUpConfig)
 
 
 @dataclass(frozen=True)

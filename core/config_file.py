@@ -16,6 +16,7 @@ from core.autonomy_levels import Autonomy
 from core.config import (
     DEFAULT_DISCLOSURE,
     Agent,
+    FollowUpConfig,
     InboxConfig,
     PriceItem,
     PriceList,
@@ -27,13 +28,16 @@ from core.hours import OpenRange, WorkingHours
 from core.tomlfile import (
     Invalid,
     array,
+    boolean,
     describe,
+    duration,
     join,
     list_of,
     matching,
     money,
     one_of,
     positive_int,
+    share,
     text,
 )
 
@@ -53,6 +57,16 @@ _INBOX_KEYS = (
     "working_hours",
     "prices",
     "experiment",
+    "follow_ups",
+)
+_FOLLOW_UP_KEYS = (
+    "enabled",
+    "steps",
+    "late_step",
+    "holdout",
+    "max_per_contact",
+    "cap_period",
+    "human_owned",
 )
 # No leading zero, so "012" and "12" can't both name inbox 12.
 _INBOX_ID = re.compile(r"[1-9][0-9]*")
@@ -118,6 +132,31 @@ class _InboxReader(tomlfile.Reader):
             working_hours=self.get(self.working_hours, t, "working_hours", path),
             prices=self.get(self.prices, t, "prices", path),
             experiment=self.get(text, t, "experiment", path),
+            follow_ups=self.get(self.follow_ups, t, "follow_ups", path) or FollowUpConfig(),
+        )
+
+    def follow_ups(self, value: Any, path: str) -> FollowUpConfig:
+        t = self.table(value, path, _FOLLOW_UP_KEYS)
+        default = FollowUpConfig()
+        steps = self.get(list_of(duration), t, "steps", path)
+        if steps is not None and not steps:
+            self.problems.append(f"{path}.steps: give at least one step, or set enabled = false")
+        elif steps is not None and list(steps) != sorted(set(steps)):
+            self.problems.append(f"{path}.steps: each step must come later than the one before")
+        steps = steps or default.steps
+        late = self.get(duration, t, "late_step", path)
+        if late is not None and late <= max(steps):
+            self.problems.append(f"{path}.late_step: must come after the last step")
+        holdout = self.get(share, t, "holdout", path)
+        return FollowUpConfig(
+            enabled=bool(self.get(boolean, t, "enabled", path)),
+            steps=steps,
+            late_step=late,
+            holdout_share=default.holdout_share if holdout is None else holdout,
+            max_per_contact=self.get(positive_int, t, "max_per_contact", path)
+            or default.max_per_contact,
+            cap_period=self.get(duration, t, "cap_period", path) or default.cap_period,
+            human_owned=bool(self.get(boolean, t, "human_owned", path)),
         )
 
     def knowledge(self, value: Any, path: str) -> Path:

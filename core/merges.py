@@ -28,6 +28,9 @@ def conversation_changes(row: Conversation, data: ConversationData) -> dict[str,
     }
     changes = {k: v for k, v in facts.items() if getattr(row, k) is None and v is not None}
     stored, incoming = row.chatwoot_updated_at, data.updated_at
+    label_times = first_sightings(row.label_times or {}, data.labels, incoming)
+    if label_times != (row.label_times or {}):
+        changes["label_times"] = label_times
     if stored is not None and (incoming is None or incoming < stored):
         return changes
     if row.status == "resolved" and data.status in ("pending", "open") and row.bot_muted:
@@ -47,6 +50,20 @@ def conversation_changes(row: Conversation, data: ConversationData) -> dict[str,
         chatwoot_updated_at=incoming,
     )
     return {k: v for k, v in changes.items() if getattr(row, k) != v}
+
+
+def first_sightings(
+    known: dict[str, float], labels: list[str] | tuple[str, ...], at: float | None
+) -> dict[str, float]:
+    """Each label's earliest sighting, from any payload, stale ones included: a late
+    payload that carried the label earlier moves its first sighting back."""
+    if at is None:
+        return known
+    times = dict(known)
+    for label in labels:
+        if label not in times or at < times[label]:
+            times[label] = at
+    return times
 
 
 def message_changes(row: Message, data: MessageData) -> dict[str, Any]:

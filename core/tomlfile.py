@@ -14,6 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -210,3 +211,34 @@ def money(value: Any, path: str) -> Decimal:
     if not amount.is_finite() or amount <= 0:
         raise Invalid(f"{path}: expected an amount above 0, got {value}")
     return amount
+
+
+_DURATION = re.compile(r"(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?")
+
+
+def duration(value: Any, path: str) -> timedelta:
+    """A duration above zero written as days, hours and minutes: "20m", "3h", "1d 12h"."""
+    match = _DURATION.fullmatch(value.strip().lower()) if isinstance(value, str) else None
+    if match is None or not any(match.groups()):
+        raise Invalid(
+            f'{path}: expected a duration such as "20m", "3h" or "1d", got {describe(value)}'
+        )
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    length = timedelta(days=days, hours=hours, minutes=minutes)
+    if length <= timedelta(0):
+        raise Invalid(f"{path}: expected a duration above zero, got {value!r}")
+    return length
+
+
+def boolean(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"{path}: expected true or false, got {describe(value)}")
+    return value
+
+
+def share(value: Any, path: str) -> float:
+    """A fraction from 0 up to (not including) 1, such as 0.2."""
+    amount = number(value, path)
+    if not amount.is_finite() or not 0 <= amount < 1:
+        raise Invalid(f"{path}: expected a share from 0 up to (not including) 1, got {value}")
+    return float(amount)

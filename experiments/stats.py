@@ -9,6 +9,15 @@ Formulas, so a reader can check the numbers by hand:
       (lower, upper) = (centre - half, centre + half)
 
   With ``n = 0`` there is no information, so the interval is the whole of [0, 1].
+- Newcombe's interval for the difference ``d = p1 - p2`` of two independent proportions
+  (his method 10, "hybrid score", 1998), from each one's Wilson interval ``(l1, u1)`` and
+  ``(l2, u2)``::
+
+      lower = d - sqrt((p1 - l1)² + (u2 - p2)²)
+      upper = d + sqrt((u1 - p1)² + (p2 - l2)²)
+
+  It stays inside [-1, 1] and behaves at 0 and n successes, where the textbook Wald
+  interval collapses. With either ``n`` 0 there is no information: (-1, 1).
 - Probability best: each arm's conversion rate has the posterior Beta(1 + c, 1 + n - c)
   (a uniform prior updated by ``c`` conversions in ``n`` trials). One Monte Carlo round draws
   one rate per arm and credits the arm with the highest draw; ties go to one of the tied arms
@@ -78,6 +87,24 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
 def wilson_lower(successes: int, n: int, z: float = Z_95) -> float:
     """The lower Wilson bound: a rate we are fairly sure an arm beats, used to rank arms."""
     return wilson_interval(successes, n, z)[0]
+
+
+def newcombe_interval(
+    successes1: int, n1: int, successes2: int, n2: int, z: float = Z_95
+) -> tuple[float, float]:
+    """Newcombe's interval for ``successes1/n1 - successes2/n2``; (-1.0, 1.0) when either
+    ``n`` is 0."""
+    if n1 == 0 or n2 == 0:
+        for s, n in ((successes1, n1), (successes2, n2)):
+            wilson_interval(s, n, z)  # the same checks of the counts
+        return (-1.0, 1.0)
+    p1, p2 = successes1 / n1, successes2 / n2
+    l1, u1 = wilson_interval(successes1, n1, z)
+    l2, u2 = wilson_interval(successes2, n2, z)
+    d = p1 - p2
+    lower = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    upper = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return (max(-1.0, lower), min(1.0, upper))
 
 
 def conversion_ci(conversions: int, trials: int) -> tuple[float, float]:

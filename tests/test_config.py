@@ -12,7 +12,9 @@ import pytest
 
 from core.autonomy_levels import Autonomy
 from core.config import (
+    DEFAULT_FOLLOW_UP_STEPS,
     Agent,
+    FollowUpConfig,
     InboxConfig,
     PriceItem,
     Team,
@@ -424,7 +426,7 @@ def test_an_unknown_key_lists_the_valid_ones(config_file: Path) -> None:
 
     assert error.problems[0].endswith(
         "valid keys: name, autonomy, knowledge, disclosure, locales, link_domains, on_duty_agent,"
-        " on_duty_team, whatsapp_template, working_hours, prices, experiment"
+        " on_duty_team, whatsapp_template, working_hours, prices, experiment, follow_ups"
     )
 
 
@@ -798,3 +800,81 @@ def test_a_store_from_settings(tmp_path: Path, explicit: bool) -> None:
             ConfigStore.from_settings(settings)
     else:
         assert ConfigStore.from_settings(settings).inbox(1).autonomy is Autonomy.OFF
+
+
+# --- Follow-ups ---------------------------------------------------------------------------
+
+
+def test_follow_ups_are_off_by_default_with_the_default_schedule(config_file: Path) -> None:
+    config = load(config_file, "[inboxes.12]\nname = 'Web'\n")
+    assert config.inbox(12).follow_ups == FollowUpConfig()
+    assert config.inbox(99).follow_ups.enabled is False
+    assert FollowUpConfig().schedule == DEFAULT_FOLLOW_UP_STEPS
+    assert [s.total_seconds() / 60 for s in DEFAULT_FOLLOW_UP_STEPS] == [20, 180, 1200]
+
+
+def test_the_shipped_example_enables_follow_ups_on_whatsapp() -> None:
+    follow_ups = load_config(ROOT / "wingman.example.toml", Autonomy.DRAFT).inbox(15).follow_ups
+    assert follow_ups.enabled and follow_ups.holdout_share == 0.2
+    assert follow_ups.schedule == (*DEFAULT_FOLLOW_UP_STEPS, timedelta(days=2))
+
+
+def test_a_follow_up_schedule_is_read(config_file: Path) -> None:
+    config = load(
+        config_file,
+        """
+        [inboxes.12.follow_ups]
+        enabled = true
+        steps = ["30m", "4h", "1d 2h"]
+        late_step = "2d 12h"
+        holdout = 0
+        max_per_contact = 2
+        cap_period = "3d"
+        human_owned = true
+        """,
+    )
+    assert config.inbox(12).follow_ups == FollowUpConfig(
+        enabled=True,
+        steps=(timedelta(minutes=30), timedelta(hours=4), timedelta(days=1, hours=2)),
+        late_step=timedelta(days=2, hours=12),
+        holdout_share=0.0,
+        max_per_contact=2,
+        cap_period=timedelta(days=3),
+        human_owned=True,
+    )
+
+
+def test_every_follow_up_problem_is_named(config_file: Path) -> None:
+    error = problems(
+        config_file,
+        """
+        [inboxes.12.follow_ups]
+        enabled = "yes"
+        steps = ["3h", "20m", "soon"]
+        holdout = 1
+        max_per_contact = 0
+        cap_period = "0m"
+        human_owend = true
+        """,
+    )
+    text = str(error)
+    assert "inboxes.12.follow_ups.enabled: expected true or false" in text
+    assert 'inboxes.12.follow_ups.steps[2]: expected a duration such as "20m"' in text
+    assert "inboxes.12.follow_ups.holdout: expected a share from 0 up to" in text
+    assert "inboxes.12.follow_ups.max_per_contact: expected a positive whole number" in text
+    assert "inboxes.12.follow_ups.cap_period: expected a duration above zero" in text
+    assert "inboxes.12.follow_ups.human_owend: unknown key; did you mean 'human_owned'?" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('steps = ["3h", "20m"]', "each step must come later than the one before"),
+        ('steps = ["3h", "3h"]', "each step must come later than the one before"),
+        ("steps = []", "give at least one step"),
+        ('late_step = "20h"', "late_step: must come after the last step"),
+    ],
+)
+def test_a_follow_up_schedule_must_run_forward(config_file: Path, body: str, message: str) -> None:
+    error = problems(config_file, f"[inboxes.12.follow_ups]\nenabled = true\n{body}\n")
+    assert message in str(error)

@@ -13,6 +13,7 @@ from experiments.stats import (
     conversion_ci,
     mean,
     median,
+    newcombe_interval,
     percentile,
     prob_best,
     wilson_interval,
@@ -101,6 +102,68 @@ def test_lower_bound_and_conversion_ci_reuse_the_interval() -> None:
 def test_wilson_interval_rejects_bad_input(successes: int, n: int, z: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         wilson_interval(successes, n, z)
+
+
+# --- Newcombe's interval for a difference of proportions ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        # Newcombe (1998), "Interval estimation for the difference between independent
+        # proportions: comparison of eleven methods", Table II, method 10, examples (a)-(h)
+        # except (c), whose printed value we could not confirm; statsmodels agrees with all.
+        ((56, 70, 48, 80), (0.0524, 0.3339)),
+        ((9, 10, 3, 10), (0.1705, 0.8090)),
+        ((5, 56, 0, 29), (-0.0381, 0.1926)),
+        ((0, 10, 0, 20), (-0.1611, 0.2775)),
+        ((0, 10, 0, 10), (-0.2775, 0.2775)),
+        ((10, 10, 0, 20), (0.6791, 1.0)),
+        ((10, 10, 0, 10), (0.6075, 1.0)),
+    ],
+)
+def test_newcombe_interval_matches_published_values(
+    counts: tuple[int, int, int, int], expected: tuple[float, float]
+) -> None:
+    lower, upper = newcombe_interval(*counts)
+    assert (round(lower, 4), round(upper, 4)) == expected
+
+
+def test_newcombe_and_wilson_agree_with_statsmodels() -> None:
+    """An independent, maintained implementation (dev only) as the oracle, over many counts."""
+    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    rng = random.Random(13)
+    for _ in range(300):
+        n1, n2 = rng.randint(1, 400), rng.randint(1, 400)
+        s1, s2 = rng.randint(0, n1), rng.randint(0, n2)
+        low, high = proportion.confint_proportions_2indep(
+            s1, n1, s2, n2, method="newcomb", compare="diff"
+        )
+        ours = newcombe_interval(s1, n1, s2, n2)
+        assert ours == pytest.approx((float(low), float(high)), abs=1e-9), (s1, n1, s2, n2)
+        w_low, w_high = proportion.proportion_confint(s1, n1, alpha=0.05, method="wilson")
+        assert wilson_interval(s1, n1) == pytest.approx((float(w_low), float(w_high)), abs=1e-9)
+
+
+def test_newcombe_interval_contains_the_observed_difference() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        n1, n2 = rng.randint(1, 50), rng.randint(1, 50)
+        s1, s2 = rng.randint(0, n1), rng.randint(0, n2)
+        lower, upper = newcombe_interval(s1, n1, s2, n2)
+        assert -1.0 <= lower <= s1 / n1 - s2 / n2 <= upper <= 1.0
+
+
+def test_newcombe_interval_without_trials_is_everything() -> None:
+    assert newcombe_interval(0, 0, 3, 10) == (-1.0, 1.0)
+    assert newcombe_interval(3, 10, 0, 0) == (-1.0, 1.0)
+
+
+def test_newcombe_interval_rejects_impossible_counts() -> None:
+    with pytest.raises(ValueError, match="exceed"):
+        newcombe_interval(11, 10, 3, 10)
+    with pytest.raises(ValueError, match="exceed"):
+        newcombe_interval(1, 0, 0, 0)
 
 
 # --- Percentiles, median, mean -----------------------------------------------------------

@@ -269,3 +269,30 @@ def test_the_contact_source_id_is_filled_in_once_like_other_facts(engine: Engine
     later["conversation"]["contact_inbox"]["source_id"] = "something-else"
     deliver(engine, later, key="later")
     assert conversation(engine).contact_source_id == "b7e2c1d4-3f5a-4e8b-9c21-6d0f7a8e9b13"
+
+
+def test_each_label_keeps_its_first_sighting_whatever_order_events_come_in(
+    engine: Engine,
+) -> None:
+    """When a conversation was labelled sold is the re-activation report's conversion time;
+    a stale event that carried the label earlier moves it back, never forward."""
+    resolved = load_event("conversation_status_changed")  # updated_at 1781776964
+    opened = copy.deepcopy(load_event("conversation_opened"))  # updated_at 1781774239
+    opened["labels"] = ["damaged-item"]
+    deliver(engine, resolved, key="new")
+    assert conversation(engine).label_times == {
+        "damaged-item": resolved["updated_at"],
+        "replacement-sent": resolved["updated_at"],
+    }
+    deliver(engine, opened, key="stale")
+    row = conversation(engine)
+    assert row.labels == ["damaged-item", "replacement-sent"]  # state stays the newest
+    assert row.label_times == {
+        "damaged-item": opened["updated_at"],
+        "replacement-sent": resolved["updated_at"],
+    }
+    newest = copy.deepcopy(resolved)
+    newest["updated_at"] += 60
+    newest["labels"] = ["damaged-item", "replacement-sent", "sold"]
+    deliver(engine, newest, key="newest")
+    assert conversation(engine).label_times["sold"] == newest["updated_at"]

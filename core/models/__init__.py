@@ -7,6 +7,7 @@ named for what it holds, and is imported from here.
 
 from __future__ import annotations
 
+from core.models.audit import AuditEntry, FollowUpSwitch
 from core.models.autonomy import AutonomyChange, InboxSetting
 from core.models.columns import UTCDateTime
 from core.models.conversations import Account, Contact, Conversation, Inbox, Message
@@ -17,10 +18,19 @@ from core.models.forgotten_contacts import ForgottenContact
 from core.models.handoffs import Handoff
 from core.models.import_progress import ImportProgress
 from core.models.outbox import OutboxItem
+from core.models.reactivation import (
+    FOLLOW_UP_STATES,
+    FollowUp,
+    FollowUpGroup,
+    Lead,
+    OptOut,
+)
 
 __all__ = [
     "DRAFT_STATES",
+    "FOLLOW_UP_STATES",
     "Account",
+    "AuditEntry",
     "Arm",
     "Assignment",
     "AutonomyChange",
@@ -30,12 +40,17 @@ __all__ = [
     "Draft",
     "DraftMessage",
     "Experiment",
+    "FollowUp",
+    "FollowUpGroup",
+    "FollowUpSwitch",
     "ForgottenContact",
     "Handoff",
     "ImportProgress",
     "Inbox",
     "InboxSetting",
+    "Lead",
     "Message",
+    "OptOut",
     "OutboxItem",
     "UTCDateTime",
 ]

@@ -66,6 +66,10 @@ class Conversation(SQLModel, table=True):
     team_id: int | None = Field(default=None, sa_type=BigInteger)
     team_name: str | None = None
     labels: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    # Each label's first sighting, as Chatwoot's updated_at (float seconds) of the earliest
+    # payload that carried it: when a conversation was labelled sold, for the re-activation
+    # report's "converted within N days".
+    label_times: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON))
     custom_attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     can_reply: bool | None = None
     waiting_since: int | None = Field(default=None, sa_type=BigInteger)

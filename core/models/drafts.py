@@ -69,6 +69,9 @@ class Draft(SQLModel, table=True):
     guardrails: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     # The experiment arm (version) that wrote it, if the inbox runs an experiment.
     arm_id: int | None = Field(default=None, foreign_key="arms.id", index=True)
+    # Set on a follow-up to a dormant lead (re-activation): it answers no customer message,
+    # and the figures keep it apart from replies.
+    follow_up_id: int | None = Field(default=None, foreign_key="follow_ups.id", index=True)
 
 
 class DraftMessage(SQLModel, table=True):

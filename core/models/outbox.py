@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Text
+from sqlalchemy import JSON, BigInteger, Column, Text
 from sqlmodel import Field, SQLModel
 
 from core.models.columns import UTCDateTime, timestamp_field
@@ -24,12 +25,15 @@ class OutboxItem(SQLModel, table=True):
     position: int = 0
     # "message" posts ``content`` (a private note if ``private``); "status" sets the
     # conversation's status to ``content`` (a handoff is status "open"); "assign" assigns
-    # ``content``, "agent:<id>" or "team:<id>".
+    # ``content``, "agent:<id>" or "team:<id>"; "template" posts an approved WhatsApp
+    # template (``template_params``), with ``content`` as the text Chatwoot shows.
     action: str = Field(default="message", max_length=16)
     private: bool = True
     content: str = Field(sa_column=Column(Text, nullable=False))
+    template_params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     # pending | sending | unknown | sent | uncertain | expired | failed | undelivered (Chatwoot
-    # accepted it, then the channel refused it: ``external_error``)
+    # accepted it, then the channel refused it: ``external_error``) | cancelled (a follow-up
+    # the customer's own message made moot before it was ever tried)
     state: str = Field(default="pending", max_length=16, index=True)
     attempts: int = 0
     # Indexed: the outbox and the export look items up by the message Chatwoot created.
