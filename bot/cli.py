@@ -11,6 +11,7 @@ from bot.commands.deliveries import deliveries_group
 from bot.commands.experiments import arm_group, experiments_group
 from bot.commands.export import export_command
 from bot.commands.inbox import inbox
+from bot.commands.reactivation import reactivation_group
 from bot.commands.report import report
 
 
@@ -24,3 +25,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(export_command)
     app.cli.add_command(report)
     app.cli.add_command(deliveries_group)
+    app.cli.add_command(reactivation_group)

@@ -83,6 +83,7 @@ class ChatwootClient:
         private: bool = False,
         content_attributes: Mapping[str, Any] | None = None,
         echo_id: str | None = None,
+        template_params: Mapping[str, Any] | None = None,
     ) -> ChatwootMessage:
         """Post a reply or, with ``private=True``, a private note, sent as the bot.
 
@@ -101,6 +102,11 @@ class ChatwootClient:
             body["content_attributes"] = dict(content_attributes)
         if echo_id is not None:
             body["echo_id"] = echo_id
+        if template_params is not None:
+            # An approved WhatsApp template: Chatwoot stores these in the message's
+            # additional_attributes and sends the template, not ``content`` (CONTRACT-NEXT
+            # §2.1). Never with a campaign_id: Chatwoot's shallow merge would keep only one.
+            body["template_params"] = dict(template_params)
         path = f"/conversations/{conversation_id}/messages"
         return self._fetch("POST", path, message_from_api, token="bot", body=body)
 

@@ -54,6 +54,7 @@ class Settings:
     reply_max_wait_seconds: float = 120.0
     reply_sweep_interval_seconds: float = 60.0
     draft_check_interval_seconds: float = 60.0
+    follow_up_scan_interval_seconds: float = 60.0
     draft_remind_minutes: float = 5.0
     reply_sweep_max_age_seconds: float = 3600.0
     default_autonomy: Autonomy = Autonomy.DRAFT
@@ -160,6 +161,9 @@ class Settings:
             ),
             reply_sweep_max_age_seconds=_get(
                 env, "REPLY_SWEEP_MAX_AGE_SECONDS", parse.positive_float, 3600.0
+            ),
+            follow_up_scan_interval_seconds=_get(
+                env, "FOLLOW_UP_SCAN_INTERVAL_SECONDS", parse.positive_float, 60.0
             ),
             default_autonomy=_get(env, "DEFAULT_AUTONOMY", parse.autonomy, Autonomy.DRAFT),
             admin_token=env.get("ADMIN_TOKEN"),

@@ -193,6 +193,8 @@ def load(session: Session, filters: Filters | None = None) -> Dataset:
     draft_query = (
         sa_select(*(col(getattr(Draft, name)) for name in names))
         .where(col(Draft.conversation_id).in_(scope))
+        # Follow-ups to dormant leads answer nobody: their own report is re-activation's.
+        .where(col(Draft.follow_up_id).is_(None))
         .order_by(col(Draft.created_at), col(Draft.id))
     )
     drafts = [_draft(row._mapping) for row in connection.execute(draft_query)]

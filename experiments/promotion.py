@@ -38,10 +38,12 @@ class Evidence:
 
 
 def evidence(session: Session, arm_id: int, *, last_n: int) -> Evidence:
-    states = list(session.exec(select(Draft.state).where(Draft.arm_id == arm_id)))
+    # Follow-ups to dormant leads don't count: promotion is about answering customers.
+    replies = (Draft.arm_id == arm_id, col(Draft.follow_up_id).is_(None))
+    states = list(session.exec(select(Draft.state).where(*replies)))
     recent = session.exec(
         select(Draft.guardrails)
-        .where(Draft.arm_id == arm_id, col(Draft.guardrails).is_not(None))
+        .where(*replies, col(Draft.guardrails).is_not(None))
         .order_by(col(Draft.id).desc())
         .limit(last_n)
     ).all()

@@ -70,6 +70,7 @@ def create_message(call: Call) -> Result:
     else:
         sender = ("User", account.admin.id)
     echo_id = body.get("echo_id")
+    template = _template_params(body.get("template_params"))
     with account.lock:
         conversation = call.conversation()
         message, changes = account.post(
@@ -80,9 +81,32 @@ def create_message(call: Call) -> Result:
             content_attributes=attributes,
             now=call.now(),
         )
+        message.template_params = template
         call.server.publish(changes)
         echo = str(echo_id) if echo_id is not None else None
         return 200, message_rest(account, conversation, message, echo_id=echo)
+
+
+def _template_params(value: Any) -> dict[str, Any] | None:
+    """Chatwoot's Message::TEMPLATE_PARAMS_SCHEMA (CONTRACT-NEXT §2.1): ``name`` required;
+    category, language and namespace strings; processed_params an object. Chatwoot answers a
+    failure 422 with "Validation failed: …"."""
+    if value is None:
+        return None
+    problem = None
+    if not isinstance(value, dict):
+        problem = "template_params must be an object"
+    elif not isinstance(value.get("name"), str):
+        problem = "template_params: name is required"
+    elif any(
+        k in value and not isinstance(value[k], str) for k in ("category", "language", "namespace")
+    ):
+        problem = "template_params: category, language and namespace must be strings"
+    elif "processed_params" in value and not isinstance(value["processed_params"], dict):
+        problem = "template_params: processed_params must be an object"
+    if problem is not None:
+        raise StandinError(422, f"Validation failed: {problem}")
+    return dict(value)
 
 
 def list_messages(call: Call) -> Result:

@@ -183,6 +183,7 @@ def inspection(account: Account, conversation: Conversation) -> dict[str, Any]:
                 "content_attributes": m.content_attributes,
                 "attachments": m.attachments,
                 "status": m.status,
+                "template_params": m.template_params,
             }
             for m in conversation.messages
         ],

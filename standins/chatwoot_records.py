@@ -81,6 +81,9 @@ class Message:
     content_attributes: dict[str, Any] = field(default_factory=dict)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     status: str = "sent"
+    # An approved WhatsApp template's parameters, as Chatwoot keeps them in the message's
+    # additional_attributes (CONTRACT-NEXT §2.1); None for an ordinary message.
+    template_params: dict[str, Any] | None = None
 
 
 @dataclass

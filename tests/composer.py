@@ -4,23 +4,27 @@ its random steps)."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from workers.llm import Prompt, Reply, Usage, parse_reply
+
+Outcome = Reply | Exception | str | Callable[[Prompt], Reply]
 
 
 class FakeComposer:
     """A scripted Composer for tests, like simonw/llm's MockModel.
 
     Each call takes the next scripted outcome: a Reply is returned, an exception raised, and
-    a string goes through ``parse_reply`` as if Claude had written it. Every prompt is kept
-    in ``prompts``.
+    a string goes through ``parse_reply`` as if Claude had written it, and a function is
+    called with the prompt while "Claude thinks" (so a test can act meanwhile). Every prompt
+    is kept in ``prompts``.
     """
 
-    def __init__(self, *outcomes: Reply | Exception | str) -> None:
-        self._script: deque[Reply | Exception | str] = deque(outcomes)
+    def __init__(self, *outcomes: Outcome) -> None:
+        self._script: deque[Outcome] = deque(outcomes)
         self.prompts: list[Prompt] = []
 
-    def add(self, *outcomes: Reply | Exception | str) -> None:
+    def add(self, *outcomes: Outcome) -> None:
         self._script.extend(outcomes)
 
     @property
@@ -38,4 +42,6 @@ class FakeComposer:
             raise outcome
         if isinstance(outcome, str):
             return parse_reply(outcome, Usage(model="fake"))
-        return outcome
+        if isinstance(outcome, Reply):
+            return outcome
+        return outcome(prompt)

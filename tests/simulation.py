@@ -17,6 +17,9 @@ Redis, RQ jobs on a real worker and the outbox, against the Chatwoot stand-in ov
   or thinking while the customer writes again;
 - workers killed before or after a Chatwoot call or while Claude thinks, jobs run twice,
   a dead worker's lock left behind, Redis flushed;
+- a scheduler moving due jobs in the middle of another process's scheduling write;
+- dormant leads followed up (a follow-up brief for Claude, or the WhatsApp template past
+  the window), held out, cancelled by the customer writing, and customers opting out;
 - an admin switching inboxes between off, draft and autopilot, and the clock jumping past
   the quiet period, the longest wait, the outbox's grace, reminders and the 24 h windows.
 
@@ -52,7 +55,16 @@ from sqlmodel import Session, SQLModel, col, select
 from chatwoot.client import ChatwootClient
 from core.autonomy import inbox_autonomy, set_inbox_autonomy
 from core.autonomy_levels import Autonomy
-from core.models import Conversation, Draft, DraftMessage, Handoff, Message, OutboxItem
+from core.models import (
+    Conversation,
+    Draft,
+    DraftMessage,
+    FollowUp,
+    Handoff,
+    Message,
+    OptOut,
+    OutboxItem,
+)
 from core.models import Delivery as StoredDelivery
 from standins import claude as claude_standin
 from standins.chatwoot_records import INCOMING, OUTGOING
@@ -81,7 +93,19 @@ items = [
   {{ product = "Trail Tent 2P", list = 249.00, min = 219.00 }},
   {{ product = "Daypack 28 L", list = 89.90, min = 89.90 }},
 ]
+[inboxes.{inbox}.follow_ups]
+enabled = true
+holdout = 0.3
+late_step = "30h"
+{template}"""
+# The WhatsApp inbox has an approved template, for follow-ups past its 24 h window.
+TEMPLATE = """[inboxes.{inbox}.whatsapp_template]
+name = "follow_up"
+language = "en"
+category = "MARKETING"
+params = ["Acme Outdoor"]
 """
+TEMPLATE_INBOXES = (13,)
 NAMES = {12: "Website Support", 13: "WhatsApp Sales", 14: "Instagram DMs", 15: "Twilio WhatsApp"}
 QUESTIONS = (
     "Does the Trail Tent 2P fit two?",
@@ -92,7 +116,11 @@ QUESTIONS = (
     "Is it waterproof?",
     "Can I pick it up in the store?",
     "hello??",
+    # Opt-outs: no follow-up may reach this contact afterwards.
+    "STOP",
+    "no thanks",
 )
+MID_COMPOSE_QUESTION = 7  # "hello??"
 SAFE_BUBBLES = (
     "Thanks for your message!",
     "Happy to help: which trip are you planning?",
@@ -177,6 +205,7 @@ WEIGHTS = {
     "autonomy": 3,
     "echo_early": 2,
     "replay": 2,
+    "scheduler_races": 2,
 }
 CUSTOMERS = 3
 # Every timer of Wingman's (quiet period, longest wait, outbox grace and lease, generation
@@ -236,7 +265,7 @@ def generate(rng: random.Random, count: int) -> list[Step]:
         elif kind == "autonomy":
             level = rng.choice(("draft", "draft", "autopilot", "autopilot", "off"))
             steps.append(Step(kind, (rng.choice(INBOXES), level)))
-        elif kind == "echo_early":
+        elif kind in ("echo_early", "scheduler_races"):
             steps.append(Step(kind, (rng.random() < 0.5,)))
         else:
             steps.append(Step(kind))
@@ -273,10 +302,14 @@ class SimComposer:
         self.calls: list[tuple[float, int | None]] = []  # (time, customer index)
         self.lost = 0  # answers paid for and lost to a killed worker
         self.real = 0  # calls through the real adapter to the Claude stand-in
+        self.follow_ups = 0  # calls that wrote a follow-up to a dormant lead
 
     def compose(self, prompt: Prompt) -> Reply:
         customer = self.sim.customer_of(prompt)
-        self.calls.append((self.sim.world.clock.now, customer))
+        if prompt.follow_up is not None:  # a follow-up, not a reply: counted on its own
+            self.follow_ups += 1
+        else:
+            self.calls.append((self.sim.world.clock.now, customer))
         outcome = self.next.pop(0) if self.next else "ok"
         if outcome == "slow" and customer is not None:
             self.sim.mid_compose(customer)
@@ -336,6 +369,7 @@ class Stats:
     notes: int = 0
     duplicate_notes: int = 0
     crashes: int = 0
+    follow_ups: int = 0  # follow-up steps decided (sent, held out, skipped, cancelled…)
     seconds: float = 0.0
 
     def add(self, other: Stats) -> None:
@@ -346,6 +380,7 @@ class Stats:
             "real_claude_calls",
             "public_messages",
             "notes",
+            "follow_ups",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.duplicate_notes += other.duplicate_notes
@@ -377,7 +412,32 @@ class Sim:
             timeout=5,
             session=self.session,  # the network edge the faults act on
         )
+        self.scheduler_races = self._racing = False
+        self._install_scheduler_races()
         self.reset()
+
+    def _install_scheduler_races(self) -> None:
+        """While ``scheduler_races`` is on, the scheduler's pass (the worker's own code) runs
+        the moment anything adds an id to a scheduled registry outside a transaction: the
+        instant another process's scheduler may read it, before the rest of that write."""
+        connection = self.world.queue.connection
+        original = connection.execute_command
+
+        def execute_command(*args: Any, **options: Any) -> Any:
+            result = original(*args, **options)  # type: ignore[no-untyped-call]
+            name = str(args[0]).upper() if args else ""
+            key = args[1] if len(args) > 1 else None
+            key = key.decode() if isinstance(key, bytes) else key
+            scheduled = isinstance(key, str) and key.startswith("rq:scheduled:")
+            if self.scheduler_races and not self._racing and name == "ZADD" and scheduled:
+                self._racing = True
+                try:
+                    self.world.enqueue_due()
+                finally:
+                    self._racing = False
+            return result
+
+        connection.execute_command = execute_command  # type: ignore[method-assign]
 
     def close(self) -> None:
         self.claude_standin.stop()
@@ -399,13 +459,23 @@ class Sim:
         world.standin.on_publish = None
         self.claude_control("reset")
         world.clock.now = START_OF_RUN
-        world.configure("".join(CONFIG.format(inbox=i, name=NAMES[i]) for i in INBOXES))
+        world.configure(
+            "".join(
+                CONFIG.format(
+                    inbox=i,
+                    name=NAMES[i],
+                    template=TEMPLATE.format(inbox=i) if i in TEMPLATE_INBOXES else "",
+                )
+                for i in INBOXES
+            )
+        )
         self.session.crash = None
         self.composer.next.clear()
         self.composer.crash = False
         self.composer.calls.clear()
         self.composer.lost = 0
         self.composer.real = 0
+        self.composer.follow_ups = 0
         self.customers = [Customer(i) for i in range(CUSTOMERS)]
         self.pending: list[Delivery] = []
         self.delivered: list[Delivery] = []
@@ -418,6 +488,7 @@ class Sim:
             i: [(world.clock.now, Autonomy.DRAFT)] for i in INBOXES
         }
         self.job_errors: list[str] = []
+        self.scheduler_races = False
 
     def customer_of(self, prompt: Prompt) -> int | None:
         """Which customer a prompt is for: every customer text carries its tag."""
@@ -430,7 +501,7 @@ class Sim:
     def mid_compose(self, customer: int) -> None:
         """The customer writes again while Claude thinks; the webhook arrives at once."""
         self.mid_compose_arrivals += 1
-        self._customer_writes(customer, len(QUESTIONS) - 1)
+        self._customer_writes(customer, MID_COMPOSE_QUESTION)
         for delivery in self.world.held():
             self._post(delivery)
 
@@ -662,6 +733,9 @@ class Sim:
             session.commit()
         self.autonomy_log[inbox].append((world.clock.now, autonomy))
 
+    def _step_scheduler_races(self, on: bool) -> None:
+        self.scheduler_races = on
+
     def _step_echo_early(self, on: bool) -> None:
         self.world.standin.on_publish = self._deliver_early if on else None
 
@@ -694,6 +768,7 @@ class Sim:
             jobs.sweep_replies,
             jobs.retry_stuck_outbox,
             jobs.check_drafts,
+            jobs.scan_follow_ups,
         ):
             try:
                 job()
@@ -730,6 +805,7 @@ class Sim:
         """No more faults; every webhook arrives; time passes with the clock running."""
         world = self.world
         self.session.crash, self.composer.crash = None, False
+        self.scheduler_races = False
         self.composer.next.clear()
         world.standin.on_publish = None
         with world.standin.failures_lock:
@@ -765,6 +841,8 @@ class Sim:
             real_claude_calls=self.composer.real,
             crashes=self.crashes,
         )
+        with Session(self.world.engine) as session:
+            stats.follow_ups = len(session.exec(select(FollowUp.id)).all())
         found = Facts.gather(self)
         for check in INVARIANTS:
             for detail in check(self, found):
@@ -806,6 +884,7 @@ class ChatwootMessage:
     created_at: float
     key: str | None  # Wingman's marker, on its own posts
     external_echo: bool
+    template: bool = False  # an approved WhatsApp template (template_params)
 
 
 @dataclass
@@ -822,6 +901,7 @@ class Facts:
     handoffs: list[Handoff]
     autonomy: dict[int, Autonomy]
     deliveries: list[StoredDelivery]
+    opted_out: dict[int, float]  # contact id -> when Wingman recorded the opt-out
 
     @property
     def bot_messages(self) -> list[ChatwootMessage]:
@@ -852,6 +932,7 @@ class Facts:
                     created_at=m.created_at,
                     key=m.content_attributes.get(outbox.MARKER),
                     external_echo=bool(m.content_attributes.get("external_echo")),
+                    template=m.template_params is not None,
                 )
                 for c in account.conversations.values()
                 for m in c.messages
@@ -875,6 +956,9 @@ class Facts:
             handoffs = list(session.exec(select(Handoff)))
             autonomy = {i: inbox_autonomy(session, i, config) for i in INBOXES}
             deliveries = list(session.exec(select(StoredDelivery)))
+            opted_out = {
+                o.contact_id: o.opted_out_at.timestamp() for o in session.exec(select(OptOut))
+            }
         return cls(
             messages,
             statuses,
@@ -886,6 +970,7 @@ class Facts:
             handoffs,
             autonomy,
             deliveries,
+            opted_out,
         )
 
 
@@ -895,6 +980,26 @@ Check = Callable[[Sim, Facts], Iterator[str]]
 def no_job_failed(sim: Sim, facts: Facts) -> Iterator[str]:
     """No job raised, except where the simulation killed its worker."""
     yield from sim.job_errors
+
+
+def no_job_is_lost(sim: Sim, facts: Facts) -> Iterator[str]:
+    """Every job RQ holds as scheduled is in its queue's scheduled registry, and every queued
+    one is on its queue: a job in neither never runs (see ``workers.queue.schedule_at``)."""
+    connection = sim.world.queue.connection
+    for raw in connection.scan_iter("rq:job:*"):
+        job_id = (raw.decode() if isinstance(raw, bytes) else raw)[len("rq:job:") :]
+        if ":" in job_id:
+            continue  # a job's executions or dependents, not a job
+        status, origin, description = (
+            value.decode() if isinstance(value, bytes) else str(value or "")
+            for value in connection.hmget(raw, ["status", "origin", "description"])
+        )
+        if status == "scheduled" and connection.zscore(f"rq:scheduled:{origin}", job_id) is None:
+            yield f"{description} is scheduled but in no scheduled registry: it never runs"
+        if status == "queued" and job_id.encode() not in connection.lrange(
+            f"rq:queue:{origin}", 0, -1
+        ):
+            yield f"{description} is queued but on no queue: it never runs"
 
 
 def every_delivery_is_settled(sim: Sim, facts: Facts) -> Iterator[str]:
@@ -958,7 +1063,7 @@ def nothing_public_without_a_send_or_autopilot(sim: Sim, facts: Facts) -> Iterat
         if draft is None:
             yield f"public message {message.id} ({item.key}) belongs to no draft"
             continue
-        if item.action == "autoreply":
+        if item.action == "autoreply" or (item.action == "template" and draft.decided_by is None):
             level = _autonomy_at(sim, message.inbox, draft.created_at.timestamp())
             if level is not Autonomy.AUTOPILOT:
                 yield f"D{draft.id} went out on autopilot while its inbox was {level}"
@@ -986,7 +1091,8 @@ def autopilot_passes_the_guardrails(sim: Sim, facts: Facts) -> Iterator[str]:
 
 
 def nothing_public_after_the_window(sim: Sim, facts: Facts) -> Iterator[str]:
-    """No public bot message after its channel's 24 h window closed."""
+    """No public bot message after its channel's 24 h window closed, but for an approved
+    WhatsApp template (a follow-up's late step), which is what a closed window takes."""
     last_incoming: dict[int, float] = {}
     for message in sorted(facts.messages, key=lambda m: m.id):
         if message.message_type == INCOMING:
@@ -995,10 +1101,29 @@ def nothing_public_after_the_window(sim: Sim, facts: Facts) -> Iterator[str]:
             message.sender_type == "AgentBot"
             and not message.private
             and message.inbox in WINDOWED_INBOXES
+            and not (message.template and message.inbox in TEMPLATE_INBOXES)
         ):
             opened = last_incoming.get(message.conversation)
             if opened is None or message.created_at >= opened + 24 * HOUR:
                 yield f"{message.key} went out {message.created_at - (opened or 0):.0f}s late"
+
+
+def no_follow_up_after_an_opt_out(sim: Sim, facts: Facts) -> Iterator[str]:
+    """Once Wingman has recorded a contact's opt-out, no follow-up to them goes out: none is
+    written after it, and none first tried after it (an attempt begun before may land)."""
+    for message in facts.bot_public:
+        item = facts.items.get(message.key or "")
+        draft = facts.drafts.get(item.draft_id or 0) if item is not None else None
+        conversation = facts.conversations.get(message.conversation)
+        if item is None or draft is None or draft.follow_up_id is None or conversation is None:
+            continue
+        opted = facts.opted_out.get(conversation.contact_id or 0)
+        if opted is None:
+            continue
+        if item.created_at.timestamp() > opted:
+            yield f"{item.key} was written after contact {conversation.contact_id} opted out"
+        elif message.created_at > opted and item.attempts <= 1:
+            yield f"{item.key} went out after contact {conversation.contact_id} opted out"
 
 
 def every_customer_message_is_answered(sim: Sim, facts: Facts) -> Iterator[str]:
@@ -1094,6 +1219,7 @@ def claude_is_asked_no_more_than_needed(sim: Sim, facts: Facts) -> Iterator[str]
 
 INVARIANTS: tuple[Check, ...] = (
     no_job_failed,
+    no_job_is_lost,
     every_delivery_is_settled,
     every_webhook_was_acknowledged,
     no_public_message_twice,
@@ -1101,6 +1227,7 @@ INVARIANTS: tuple[Check, ...] = (
     nothing_public_without_a_send_or_autopilot,
     autopilot_passes_the_guardrails,
     nothing_public_after_the_window,
+    no_follow_up_after_an_opt_out,
     every_customer_message_is_answered,
     claude_is_asked_no_more_than_needed,
 )

@@ -78,6 +78,7 @@ def test_periodic_jobs_follow_the_settings() -> None:
         Periodic("prune_deliveries", "workers.jobs.prune_deliveries", 900.0),
         Periodic("sweep_replies", "workers.jobs.sweep_replies", 60.0),
         Periodic("check_drafts", "workers.jobs.check_drafts", 60.0),
+        Periodic("scan_follow_ups", "workers.jobs.scan_follow_ups", 60.0),
         Periodic("retry_stuck_outbox", "workers.jobs.retry_stuck_outbox", 45.0),
     ]
 

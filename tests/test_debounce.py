@@ -10,6 +10,7 @@ import random
 import signal
 import threading
 import time
+from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, get_current_job
+from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
@@ -494,3 +496,40 @@ def test_the_scheduler_moves_a_reply_timer_within_a_fifth_of_a_second_of_its_tim
         signal.signal(signal.SIGTERM, handlers[1])
     assert moved, "the due timer was never moved onto the queue"
     assert 0 <= moved[0] - due < 0.35
+
+
+@pytest.mark.redis
+def test_timers_due_at_once_are_never_lost_to_a_scheduler_running_meanwhile(
+    redis_conn: Redis, queue: Queue
+) -> None:
+    """The race behind a reply that came minutes late in the pipeline benchmark: RQ's
+    ``enqueue_at`` adds a job's id to the scheduled registry before the job is saved, and a
+    scheduler pass in between dropped the id. Here a scheduler moves due jobs in a tight
+    loop while many timers come due at once; every job must reach the queue."""
+    timer = ReplyTimer(redis_conn, queue, job=JOB, debounce=0.0, max_wait=5)
+    scheduler = QuickRQScheduler([queue], connection=redis_conn, serializer=JSONSerializer)
+    scheduler.prepare_registries([queue.name])
+    stop = threading.Event()
+
+    def move() -> None:
+        while not stop.is_set():
+            scheduler.enqueue_scheduled_jobs()
+
+    mover = threading.Thread(target=move)
+    mover.start()
+    try:
+        count = 600
+        for conversation in range(count):
+            assert timer.touch(CONVERSATION + conversation, time.time() - 1)  # due at once
+    finally:
+        stop.set()
+        mover.join()
+    scheduler.enqueue_scheduled_jobs()  # whatever was still due
+    statuses = Counter(
+        job.get_status() for job in Job.fetch_many(queue.job_ids, connection=redis_conn) if job
+    )
+    assert queue.count == count, (
+        f"{count - queue.count} of {count} timer jobs never reached the queue "
+        f"({len(scheduled(queue))} still in the scheduled registry)"
+    )
+    assert statuses == Counter({JobStatus.QUEUED: count})

@@ -8,6 +8,7 @@ conversation's last message and, with a user token, the message list.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
@@ -134,6 +135,30 @@ def test_a_late_echo_settles_an_uncertain_post_as_sent(world: World) -> None:
     [item] = [i for i in world.outbox() if ":bubble:" in i.key]
     assert item.state == "sent" and item.chatwoot_message_id is not None
     assert bubbles_of(world, conversation) == ["Yes, two standard pads fit."]
+
+
+def test_a_note_refused_on_its_retry_settles_as_sent_on_the_first_attempts_echo(
+    world: World,
+) -> None:
+    """Found by the simulation: the draft note landed, the line dropped, Chatwoot refused
+    the retry with a 422, and the note was recorded as failed though the rep had it."""
+    world.composer.add(Reply(bubbles=["Yes, two standard pads fit."]))
+    conversation, _ = world.customer_says("Does the Trail Tent 2P fit two?")
+    world.deliver()
+    world.fail("/messages", method="POST", status=500, apply=True, drop=True)
+    world.fail("/messages", method="POST", status=422)
+    world.advance(DEBOUNCE + 1)
+    world.run()  # the note lands and the line drops; its echo is held back
+    echo = world.held()
+    world.human_reply(conversation, "On it!", from_phone=True)  # the note isn't last now
+    world.advance(5)
+    world.run()  # nothing shows the note; it is posted again, and refused for good
+    [note] = [i for i in world.outbox() if re.fullmatch(r"draft:\d+:note", i.key)]
+    assert note.state == "failed"
+    world.deliver(echo)  # the first attempt's echo, late
+    world.run()
+    [note] = [i for i in world.outbox() if i.key == note.key]
+    assert note.state == "sent" and note.chatwoot_message_id is not None
 
 
 def can_write(engine: Engine) -> bool:

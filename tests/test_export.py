@@ -188,6 +188,8 @@ def test_one_row_per_message(
         "draft_state": "edited",
         "edit_distance": 0.125,
         "arm": ARM,
+        "follow_up_step": None,
+        "lead_group": None,
         "outcome": "converted",
         "deal_value": 249.0,
     }
@@ -240,6 +242,8 @@ def test_one_row_per_conversation(
         "drafts_pending": 1,
         "drafts_edited": 1,
         "arm": ARM,
+        "lead_group": None,
+        "follow_ups_sent": 0,
         "outcome": "converted",
         "deal_value": 249.0,
         "cost_usd": round(float(cost(prices, **USAGE)), 6),  # thinking inside output

@@ -7,6 +7,7 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -155,3 +156,17 @@ def test_the_follow_up_switch_wins_over_the_file_and_is_audited(
             ("follow_ups", "inbox:15", "on", "off", "Lena"),
             ("follow_ups", "inbox:15", "off", "on", "Daniel"),
         ]
+
+
+def test_the_cli_switches_follow_ups_and_needs_an_actor(make_app: Any, engine: Engine) -> None:
+    runner = make_app().test_cli_runner()
+    refused = runner.invoke(args=["reactivation", "switch", "15", "on"])
+    assert refused.exit_code != 0 and "--actor" in refused.output
+    bad = runner.invoke(args=["reactivation", "switch", "15", "maybe", "--actor", "Lena"])
+    assert bad.exit_code != 0 and "maybe" in bad.output
+    done = runner.invoke(args=["reactivation", "switch", "15", "on", "--actor", "Lena"])
+    assert done.exit_code == 0, done.output
+    assert "follow-ups off → on (by Lena)" in done.output
+    with Session(engine) as session:
+        [entry] = session.exec(select(AuditEntry)).all()
+        assert (entry.subject, entry.to_value, entry.actor) == ("inbox:15", "on", "Lena")

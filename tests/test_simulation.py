@@ -58,7 +58,7 @@ def test_the_simulation_keeps_every_promise(sim: Sim, capsys: pytest.CaptureFixt
             f"({total.real_claude_calls} through the SDK to the Claude stand-in), "
             f"{total.public_messages} public messages, {total.notes} notes "
             f"({total.duplicate_notes} posted twice after an unknown outcome), "
-            f"{total.crashes} killed workers; 0 violations"
+            f"{total.crashes} killed workers, {total.follow_ups} follow-up steps; 0 violations"
         )
 
 

@@ -25,7 +25,6 @@ import pytest
 import requests
 from redis import Redis
 from rq import Queue
-from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -44,7 +43,7 @@ from workers.context import WorkerContext
 from workers.debounce import ReplyTimer
 from workers.queue import make_queue
 from workers.services import Services
-from workers.worker import WingmanSimpleWorker
+from workers.worker import QuickRQScheduler, WingmanSimpleWorker
 
 ACCOUNT = 3
 BOT_TOKEN, USER_TOKEN, SECRET = "sim-bot-token", "sim-user-token", "sim-webhook-secret"
@@ -196,14 +195,13 @@ class World:
             self.worker.work(burst=True)
 
     def enqueue_due(self) -> int:
-        """RQ's scheduler step, on the fake clock: move due delayed jobs onto the queue."""
-        registry = self.queue.scheduled_job_registry
-        ids = registry.get_jobs_to_schedule(int(self.clock.now))
-        for job_id in ids:
-            job = Job.fetch(job_id, connection=self.queue.connection, serializer=JSONSerializer)
-            registry.remove(job)
-            self.queue._enqueue_job(job)
-        return len(ids)
+        """The scheduler's pass (the worker's own code), on the fake clock: move due
+        delayed jobs onto the queue."""
+        scheduler = QuickRQScheduler(
+            [self.queue], connection=self.queue.connection, serializer=JSONSerializer
+        )
+        scheduler.prepare_registries([self.queue.name])
+        return scheduler.move_due(self.clock.now)
 
     def settle(self, *, limit: int = 50) -> None:
         """Deliver every held webhook and run every due job, until nothing is left."""
@@ -219,7 +217,13 @@ class World:
         """Run the clock's periodic jobs by name (all of them by default)."""
         from workers import jobs
 
-        every = ("requeue_stale_deliveries", "sweep_replies", "retry_stuck_outbox", "check_drafts")
+        every = (
+            "requeue_stale_deliveries",
+            "sweep_replies",
+            "retry_stuck_outbox",
+            "check_drafts",
+            "scan_follow_ups",
+        )
         for name in names or every:
             getattr(jobs, name)()
 

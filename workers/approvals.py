@@ -1,15 +1,27 @@
-"""What a rep's command in a private note does: /send, /send <text>, /skip, /redo."""
+"""What a rep's command in a private note does: /send, /send <text>, /skip, /redo,
+/handoff, /bot, /optout."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session, select
 
 from core.db import session_scope
 from core.models import Conversation, Draft
-from workers import drafts, handoffs, notes, notify, outbox, takeover
+from core.opt_outs import opt_out
+from workers import (
+    drafts,
+    follow_up_decisions,
+    follow_ups,
+    handoffs,
+    notes,
+    notify,
+    outbox,
+    takeover,
+)
 from workers.commands import Command
 from workers.context import WorkerContext
 from workers.outgoing import post
@@ -49,6 +61,8 @@ def handle(
             _note(session, conversation_id, message_id, notes.unknown_command(command.name), deps)
         elif command.name == "bot":
             _bot(session, conversation_id, command, message_id=message_id, deps=deps)
+        elif command.name == "optout":
+            _optout(session, conversation_id, message_id=message_id, user_id=user_id, deps=deps)
         elif command.name == "handoff":
             _handoff(session, conversation_id, message_id=message_id, user_id=user_id, deps=deps)
             handed_off = True
@@ -64,16 +78,28 @@ def handle(
             if refusal is not None:
                 _note(session, conversation_id, message_id, refusal, deps)
             elif target is not None and command.name == "send":
-                closed = _window_closed(session, conversation_id, deps)
-                if closed is None:
+                template = follow_up_decisions.template_of(session, target)
+                closed = None if template else _window_closed(session, conversation_id, deps)
+                if template and command.text:
+                    refusal = notes.refusal(
+                        f"D{target.id} is an approved WhatsApp template: it goes out as it is. "
+                        "Reply /send, or /skip it and write your own message.",
+                        current=target.id,
+                    )
+                    _note(session, conversation_id, message_id, refusal, deps)
+                elif template:
+                    _send_template(session, target, template, user_id=user_id, deps=deps)
+                elif closed is None:
                     _send(session, target, command, user_id=user_id, deps=deps)
                 else:
                     drafts.retire(session, target, "expired", now=deps.now())
+                    follow_up_decisions.decided(session, target, "expired", now=deps.now())
                     refusal = notes.refusal(f"D{target.id} expired: {closed}.", current=None)
                     _note(session, conversation_id, message_id, refusal, deps)
             elif target is not None and command.name == "skip":
                 drafts.retire(session, target, "skipped", now=deps.now())
                 target.decided_by = user_id
+                follow_up_decisions.decided(session, target, "skipped", now=deps.now())
     if handed_off:  # after the commit: a notice never reports a rolled-back handoff
         body = notify.notice(
             "handoff", at=deps.now(), conversation=conversation_id, reason="rep_command"
@@ -104,6 +130,41 @@ def _bot(
     else:
         usage = f"↩️ /bot takes on or off, not {command.text!r}." if command.text else None
         _note(session, conversation_id, message_id, usage or "↩️ /bot on or /bot off?", deps)
+
+
+def _optout(
+    session: Session,
+    conversation_id: int,
+    *,
+    message_id: int,
+    user_id: int | None,
+    deps: WorkerContext,
+) -> None:
+    """A rep records the contact's opt-out: no follow-up goes to them again."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or conversation.contact_id is None:
+        _note(session, conversation_id, message_id, "↩️ This conversation has no contact.", deps)
+        return
+    new = opt_out(
+        session,
+        conversation.contact_id,
+        source="rep",
+        conversation_id=conversation_id,
+        actor=str(user_id) if user_id is not None else None,
+        now=deps.now(),
+    )
+    follow_ups.cancel_for_contact(
+        session,
+        conversation.contact_id,
+        reason="opted_out: a rep opted the contact out",
+        now=deps.now(),
+    )
+    text = (
+        "✅ Opted out: Wingman will send this contact no follow-up, ever."
+        if new
+        else "✅ This contact had already opted out: no follow-up goes to them."
+    )
+    _note(session, conversation_id, message_id, text, deps)
 
 
 def _handoff(
@@ -192,7 +253,36 @@ def _send(
             position=position,
             now=now,
         )
+    follow_up_decisions.decided(session, draft, "sent", now=now)
     log.info("D%s approved by user %s (edit distance %.2f)", draft.id, user_id, distance)
+
+
+def _send_template(
+    session: Session,
+    draft: Draft,
+    template: dict[str, Any],
+    *,
+    user_id: int | None,
+    deps: WorkerContext,
+) -> None:
+    """An approved WhatsApp template, as the follow-up wrote it: no window holds it back."""
+    assert draft.id is not None
+    now = deps.now()
+    drafts.retire(session, draft, "sent", now=now)
+    draft.decided_by, draft.sent_text, draft.edit_distance = user_id, draft.bubbles[0], 0.0
+    outbox.add(
+        session,
+        key=f"draft:{draft.id}:bubble:0",
+        conversation_id=draft.conversation_id,
+        draft_id=draft.id,
+        content=draft.bubbles[0],
+        private=False,
+        action="template",
+        template_params=template,
+        now=now,
+    )
+    follow_up_decisions.decided(session, draft, "sent", now=now)
+    log.info("D%s (a template) approved by user %s", draft.id, user_id)
 
 
 def _note(

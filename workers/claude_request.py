@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # current models reject with a 400.
 OPENING_TEXT = "(The conversation opens with our message below.)"
 HINT_PREFIX = "Instruction from our sales rep (not from the customer; never quote it): "
+FOLLOW_UP_PREFIX = "Instruction from Wingman (not from the customer; never quote it): "
 
 
 def system_blocks(prompt: Prompt) -> list[TextBlockParam]:
@@ -61,12 +62,17 @@ def message_params(prompt: Prompt) -> list[MessageParam]:
     if groups[0][0] == "assistant":
         groups.insert(0, ("user", [{"type": "text", "text": OPENING_TEXT}]))
     groups[-1][1][-1]["cache_control"] = _cache_control(prompt)
-    if prompt.hint and prompt.hint.strip():
-        hint: TextBlockParam = {"type": "text", "text": HINT_PREFIX + prompt.hint.strip()}
+    instructions = [
+        prefix + text.strip()
+        for prefix, text in ((FOLLOW_UP_PREFIX, prompt.follow_up), (HINT_PREFIX, prompt.hint))
+        if text and text.strip()
+    ]
+    for instruction in instructions:
+        extra: TextBlockParam = {"type": "text", "text": instruction}
         if groups[-1][0] == "user":
-            groups[-1][1].append(hint)
+            groups[-1][1].append(extra)
         else:
-            groups.append(("user", [hint]))
+            groups.append(("user", [extra]))
     if groups[-1][0] == "assistant":
         raise ComposerError("the history ends with our own message", transient=False)
     return [_message(role, blocks) for role, blocks in groups]

@@ -11,6 +11,7 @@ COMMANDS = {
     "redo": "/redo <hint> — write a new draft, with your hint",
     "handoff": "/handoff — hand the conversation to the team",
     "bot": "/bot off · /bot on — silence the bot here, or let it answer again",
+    "optout": "/optout — the contact asked not to hear from us: no follow-up, ever",
 }
 # "D41" names a draft; it is never part of the text sent to the customer.
 _DRAFT_REF = re.compile(r"^[Dd](\d+)\b\s*")

@@ -26,12 +26,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Literal
 
 from redis import Redis
 from rq import Queue
-from rq.registry import ScheduledJobRegistry
+
+from workers.queue import schedule_at
 
 Reason = Literal["waiting", "quiet", "max_wait", "busy", "idle", "stale"]
 
@@ -239,23 +239,18 @@ class ReplyTimer:
         )
 
     def _enqueue(self, conversation_id: int, token: str, when: float) -> None:
-        # ScheduledJobRegistry keeps whole seconds (it drops the fraction): the score is
-        # set again to the exact time, in the same transaction. Wingman's scheduler moves
-        # the job at that time; RQ's own, which compares whole seconds, at the next whole
-        # second, never early (an early job would only re-schedule itself).
-        at = datetime.fromtimestamp(math.floor(when), tz=UTC)
+        # The registry's score is the exact due time: Wingman's scheduler moves the job at
+        # that time; RQ's own, which compares whole seconds, at the next whole second, never
+        # early (an early job would only re-schedule itself).
         try:
-            with self.queue.connection.pipeline() as pipe:
-                job = self.queue.enqueue_at(
-                    at,
-                    self.job,
-                    conversation_id,
-                    timer=token,
-                    job_timeout=self.job_timeout,
-                    pipeline=pipe,
-                )
-                pipe.zadd(ScheduledJobRegistry(queue=self.queue).key, {job.id: when})
-                pipe.execute()
+            schedule_at(
+                self.queue,
+                when,
+                self.job,
+                conversation_id,
+                timer=token,
+                job_timeout=self.job_timeout,
+            )
         except Exception:
             # Give the claim back so the next touch schedules instead of waiting for expiry.
             self._release(keys=[self.key(conversation_id, "timer")], args=[token])

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from core.models import Conversation, Draft, DraftMessage, Message, OutboxItem
+from workers import follow_up_decisions
 from workers.windows import Window, window
 
 LIVE = ("pending", "sent", "edited")
@@ -161,8 +162,11 @@ def expire_closed_windows(session: Session, *, now: datetime) -> list[Draft]:
     """Pending drafts that can no longer be sent inside their channel's window: expired."""
     expired = []
     for draft, conversation in pending_with_conversations(session):
+        if follow_up_decisions.template_of(session, draft) is not None:
+            continue  # an approved template is what a closed window still takes
         if not conversation_window(session, conversation, now).open:
             retire(session, draft, "expired", now=now)
+            follow_up_decisions.decided(session, draft, "expired", now=now)
             expired.append(draft)
     return expired
 

@@ -16,10 +16,13 @@ from rq import get_current_job
 
 from core.db import session_scope
 from core.logs import Masker
+from core.models import FollowUp
 from workers import (
     approvals,
     deliveries,
     drafts,
+    follow_up_work,
+    follow_ups,
     handoffs,
     notify,
     outbox,
@@ -33,6 +36,7 @@ from workers import (
     takeover,
 )
 from workers.actions import Action, HandOff, HumanReplied, OwnEcho, RunCommand, Touch
+from workers.queue import schedule_at
 from workers.runtime import LOCK_SECONDS, REPLY_JOB_TIMEOUT, services
 
 log = logging.getLogger(__name__)
@@ -168,7 +172,8 @@ def redo(conversation_id: int, hint: str, message_id: int) -> None:
     rt = services()
     with runtime.reply_timer().lock(conversation_id, ttl=LOCK_SECONDS) as held:
         if not held:
-            rt.reply_queue.enqueue_at(
+            schedule_at(
+                rt.reply_queue,
                 rt.now() + timedelta(seconds=REDO_RETRY_SECONDS),
                 "workers.jobs.redo",
                 conversation_id,
@@ -236,6 +241,39 @@ def check_drafts() -> int:
     for conversation_id in touched | {conversation_id for conversation_id, _ in reminded}:
         outgoing.post(conversation_id, deps)
     return len(expired)
+
+
+def scan_follow_ups() -> int:
+    """Periodic: decide dormant leads' due steps; each that may go out gets its own job."""
+    result = follow_ups.scan(runtime.worker_context(), enqueue=enqueue_follow_up)
+    return len(result.queued)
+
+
+def enqueue_follow_up(follow_up_id: int) -> None:
+    services().reply_queue.enqueue(
+        "workers.jobs.follow_up", follow_up_id, job_timeout=REPLY_JOB_TIMEOUT
+    )
+
+
+def follow_up(follow_up_id: int) -> None:
+    """Write a queued follow-up under the conversation's lock, so it never races a reply."""
+    rt = services()
+    with session_scope(rt.engine) as session:
+        row = session.get(FollowUp, follow_up_id)
+        conversation_id = row.conversation_id if row is not None else None
+    if conversation_id is None:
+        return
+    with runtime.reply_timer().lock(conversation_id, ttl=LOCK_SECONDS) as held:
+        if not held:
+            schedule_at(
+                rt.reply_queue,
+                rt.now() + timedelta(seconds=REDO_RETRY_SECONDS),
+                "workers.jobs.follow_up",
+                follow_up_id,
+                job_timeout=REPLY_JOB_TIMEOUT,
+            )
+            return
+        follow_up_work.write(follow_up_id, runtime.worker_context())
 
 
 def send_notice(body: dict[str, Any]) -> None:

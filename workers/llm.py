@@ -103,6 +103,9 @@ class Prompt:
     history: Sequence[Turn]
     hint: str | None = None
     cache_ttl: CacheTTL = "1h"
+    # Set for a follow-up to a dormant lead: what to write, after the cached prefix like a
+    # hint (``workers.playbook.follow_up_text``).
+    follow_up: str | None = None
 
 
 @dataclass(frozen=True)

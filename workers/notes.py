@@ -55,9 +55,20 @@ def draft_note(
     handoff_reason: str | None = None,
     handoff_note: str | None = None,
     warnings: str = "",
+    follow_up: str | None = None,
+    template: bool = False,
 ) -> str:
-    lines = [f"💬 Draft D{draft_id}" + (f" for {mention_of}" if mention_of else "")]
+    """The note a rep approves a draft from. ``follow_up`` names a follow-up's step ("step
+    2 of 3"); a ``template`` goes out as approved, so it offers no edit or retry."""
+    kind = f"🔁 Follow-up D{draft_id} ({follow_up})" if follow_up else f"💬 Draft D{draft_id}"
+    lines = [kind + (f" for {mention_of}" if mention_of else "")]
     lines += ["", defang(join_bubbles(bubbles)), ""]
+    if template:
+        lines.append(
+            f"Approve: /send (an approved template goes out as it is) · discard: /skip"
+            f" (or name it: /send D{draft_id})"
+        )
+        return "\n".join(lines)
     if warnings:
         lines += ["Failed checks (this would not go out on autopilot):", defang(warnings), ""]
     if handoff_reason:

@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 # pending: never tried, or Chatwoot refused it; sending: an attempt is (or was, if the
 # worker died) in flight; unknown: an attempt ended without Chatwoot's answer.
 UNSENT = ("pending", "sending", "unknown")
-# Actions that post a message ("autoreply": an autopilot bubble, paced like a person types).
-MESSAGES = ("message", "autoreply")
+# Actions that post a message ("autoreply": an autopilot bubble, paced like a person types;
+# "template": an approved WhatsApp template, which no messaging window holds back).
+MESSAGES = ("message", "autoreply", "template")
 # The content_attributes key every message Wingman posts carries (see the module docs).
 MARKER = "wingman"
 
@@ -48,6 +49,7 @@ class Poster(Protocol):
         *,
         private: bool = False,
         content_attributes: Mapping[str, Any] | None = None,
+        template_params: Mapping[str, Any] | None = None,
     ) -> ChatwootMessage: ...
 
     def list_messages(
@@ -80,6 +82,7 @@ def add(
     action: str = "message",
     draft_id: int | None = None,
     position: int = 0,
+    template_params: dict[str, Any] | None = None,
 ) -> None:
     """Queue one item. A second add with the same key is ignored: that is the point."""
     session.execute(
@@ -92,6 +95,7 @@ def add(
             action=action,
             draft_id=draft_id,
             position=position,
+            template_params=template_params,
             state="pending",
             attempts=0,
             created_at=now,
@@ -130,7 +134,9 @@ def settle_echo(
         .where(
             OutboxItem.conversation_id == conversation_id,
             # Expired too: a post of unknown fate expires when the window closes meanwhile.
-            col(OutboxItem.state).in_((*UNSENT, "uncertain", "expired")),
+            # Failed too: an attempt of unknown fate may have landed before a retry was
+            # refused (a 422 on the second try); the echo proves the first one did.
+            col(OutboxItem.state).in_((*UNSENT, "uncertain", "expired", "failed")),
         )
         .with_for_update()
     ):
@@ -138,7 +144,7 @@ def settle_echo(
             continue
         was = item.state
         mark_sent(item, message_id, now)
-        if was in ("uncertain", "expired"):
+        if was in ("uncertain", "expired") or (was == "failed" and not item.private):
             add(
                 session,
                 key=f"confirmed:{item.id}",

@@ -55,6 +55,23 @@ to be contacted again.
 """
 
 
+def follow_up_text(*, step: int, steps: int, quiet_for: str) -> str:
+    """What a follow-up to a dormant lead is asked to be. It comes after the cached prefix,
+    so the playbook and knowledge stay cached for replies and follow-ups alike."""
+    return (
+        f"The customer has not written for {quiet_for}; our message was the last one. Write "
+        f"a follow-up (number {step} of at most {steps}), not a reply to a new message:\n"
+        "- pick up where the customer left off: what they asked about or wanted;\n"
+        "- add something useful they don't have yet: an answer, a detail, or a next step;\n"
+        '- no guilt-tripping and no "just checking in", "did you see my message" or '
+        '"any update?";\n'
+        "- end with one easy question they can answer in a few words;\n"
+        "- one or two short bubbles; answered_questions stays empty.\n"
+        "If the conversation shows they don't want to hear from us, set do_not_contact and "
+        "write one short, friendly goodbye."
+    )
+
+
 def system_text(*, inbox_name: str | None, locales: tuple[str, ...]) -> str:
     """The playbook plus the inbox's own framing; stable while the config is unchanged."""
     lines = [PLAYBOOK]

@@ -153,6 +153,10 @@ def _post(
         pause(typing_pause(item.content))
     attributes = {MARKER: marker(item)}
     message = chatwoot.create_message(
-        display_id, item.content, private=item.private, content_attributes=attributes
+        display_id,
+        item.content,
+        private=item.private,
+        content_attributes=attributes,
+        template_params=item.template_params if item.action == "template" else None,
     )
     return message.id

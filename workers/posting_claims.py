@@ -121,8 +121,8 @@ def _expire_if_late(
 ) -> str | None:
     """Never late: a public message whose channel window closed is not sent, even by a
     retry; the rep is told. Returns "expired" if so."""
-    if item.action not in MESSAGES or item.private:
-        return None
+    if item.action not in MESSAGES or item.private or item.action == "template":
+        return None  # an approved template is what a closed window still takes
     window = conversation_window(session, conversation, now)
     if window.open:
         return None

@@ -50,7 +50,7 @@ def store_draft(
             created_at=now,
             ready_at=now,
             arm_id=work.arm_id,
-            **_usage_columns(usage),
+            **usage_columns(usage),
         )
         session.add(draft)
         session.flush()
@@ -151,7 +151,7 @@ def fail(
             state="failed",
             failure=reason,
             created_at=now,
-            **(_usage_columns(usage) if usage is not None else {}),
+            **(usage_columns(usage) if usage is not None else {}),
         )
         session.add(draft)
         session.flush()
@@ -169,7 +169,7 @@ def fail(
     return _notice("handoff", work, now, reason=category, detail=reason)
 
 
-def _usage_columns(usage: Usage) -> dict[str, Any]:
+def usage_columns(usage: Usage) -> dict[str, Any]:
     """A draft's record of the Claude call that wrote it (or failed to)."""
     return {
         "model": usage.model,

@@ -22,7 +22,7 @@ from workers import drafts, history, notes
 from workers.context import WorkerContext
 from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, Prompt, Turn
-from workers.playbook import arm_text, knowledge_text, system_text
+from workers.playbook import ArmLike, arm_text, knowledge_text, system_text
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +89,7 @@ def gather(
         # The arm lowers autonomy, never raises it: off < draft < autopilot.
         autonomy = min(autonomy, Autonomy(arm.autonomy), key=lambda a: a.rank)
     knowledge = deps.knowledge.load(inbox.knowledge_path)
-    prompt = Prompt(
-        playbook=system_text(inbox_name=inbox.name, locales=inbox.locales) + arm_text(arm),
-        knowledge=knowledge_text(knowledge.text),
-        knowledge_version=knowledge.version,
-        history=_with_earlier(
-            session, conversation, history.turns(drafts.history(session, conversation_id))
-        ),
-        hint=hint,
-        cache_ttl=cast(CacheTTL, deps.cache_ttl),
-    )
+    prompt = prompt_for(session, conversation, inbox, deps, arm=arm, hint=hint)
     channel_window = drafts.conversation_window(session, conversation, deps.now())
     if not channel_window.known and autonomy is Autonomy.AUTOPILOT:
         # A channel Wingman doesn't know fails closed: a rep sends, never the bot alone.
@@ -115,6 +106,34 @@ def gather(
         arm_id=arm.id if arm else None,
         price_floor=Decimal(arm.price_floor) if arm and arm.price_floor else None,
         price_ceiling=Decimal(arm.price_ceiling) if arm and arm.price_ceiling else None,
+    )
+
+
+def prompt_for(
+    session: Session,
+    conversation: Conversation,
+    inbox: InboxConfig,
+    deps: WorkerContext,
+    *,
+    arm: ArmLike | None,
+    hint: str | None = None,
+    follow_up: str | None = None,
+) -> Prompt:
+    """What Claude writes from: the playbook (with the arm's part), the knowledge, the
+    conversation with a returning customer's earlier ones, and a rep's hint or a follow-up's
+    instruction after the cached prefix."""
+    assert conversation.id is not None
+    knowledge = deps.knowledge.load(inbox.knowledge_path)
+    return Prompt(
+        playbook=system_text(inbox_name=inbox.name, locales=inbox.locales) + arm_text(arm),
+        knowledge=knowledge_text(knowledge.text),
+        knowledge_version=knowledge.version,
+        history=_with_earlier(
+            session, conversation, history.turns(drafts.history(session, conversation.id))
+        ),
+        hint=hint,
+        follow_up=follow_up,
+        cache_ttl=cast(CacheTTL, deps.cache_ttl),
     )
 
 

@@ -16,12 +16,14 @@ from sqlmodel import Session, col, select
 from chatwoot.event_data import MessageData
 from chatwoot.events import parse_event
 from chatwoot.senders import SenderKind
+from core import stop_words
 from core.autonomy import inbox_autonomy
 from core.autonomy_levels import Autonomy
 from core.config_store import ConfigStore
 from core.models import Conversation, Delivery, Message
+from core.opt_outs import opt_out
 from core.store import apply_pending
-from workers import commands, outbox
+from workers import commands, follow_ups, outbox
 from workers.actions import Action, HandOff, HumanReplied, OwnEcho, RunCommand, Touch
 from workers.gate import may_answer
 from workers.parking import MAX_ATTEMPTS, park
@@ -145,6 +147,7 @@ def _actions(
     assert conversation.id is not None
     if message.sender_kind is SenderKind.CUSTOMER and not message.private:
         _warn_unknown_channel(conversation)
+        _customer_wrote(session, conversation, message, config=config, now=stored.received_at)
         autonomy = inbox_autonomy(session, conversation.inbox_id or 0, config)
         verdict = may_answer(
             message_type=message.message_type,
@@ -168,6 +171,42 @@ def _actions(
         if command is not None:
             return [RunCommand(conversation.id, command, message.id, message.sender_id)]
     return []
+
+
+def _customer_wrote(
+    session: Session,
+    conversation: Conversation,
+    message: MessageData,
+    *,
+    config: ConfigStore,
+    now: datetime,
+) -> None:
+    """Every customer message, whatever the bot does next (muted, assigned, Claude down):
+    it cancels the conversation's follow-ups on their way, and an opt-out in the inbox's
+    languages is recorded for good. Both are idempotent, so a re-run changes nothing."""
+    assert conversation.id is not None
+    follow_ups.cancel_open(
+        session,
+        conversation.id,
+        reason="customer_wrote: the customer wrote again before it went out",
+        now=now,
+    )
+    if conversation.contact_id is None:
+        return
+    locales = config.inbox(conversation.inbox_id or 0).locales
+    phrase = stop_words.opt_out_phrase(message.content, locales)
+    if phrase is not None:
+        opt_out(
+            session,
+            conversation.contact_id,
+            source="keyword",
+            detail=phrase,
+            conversation_id=conversation.id,
+            now=now,
+        )
+        follow_ups.cancel_for_contact(
+            session, conversation.contact_id, reason="opted_out: the contact opted out", now=now
+        )
 
 
 _UNKNOWN_CHANNEL_LOGGED: set[int] = set()

@@ -16,6 +16,7 @@ from workers import context, drafts, notify
 from workers.claude import ClaudeComposer
 from workers.context import WorkerContext
 from workers.debounce import ReplyTimer
+from workers.queue import schedule_at
 from workers.services import Services
 
 # Claude may take its whole 115 s budget; the lock and the job outlive it.
@@ -94,13 +95,15 @@ def warm_up() -> None:
 def schedule_outbox(conversation_id: int, attempt: int) -> None:
     """Retry posting a conversation's outbox later; the waits come from OUTBOX_RETRY_SECONDS.
 
-    Scheduled on the injected clock (``enqueue_at``, not RQ's ``enqueue_in``, which reads
-    the system clock), so the simulation can move time and the retry comes due with it.
+    Scheduled on the injected clock (not RQ's ``enqueue_in``, which reads the system
+    clock), so the simulation can move time and the retry comes due with it; through
+    ``schedule_at``, whose job can't be lost to a scheduler pass (see there).
     """
     rt = services()
     waits = rt.settings.outbox_retry_seconds
     wait = waits[min(attempt, len(waits) - 1)]
-    rt.queue.enqueue_at(
+    schedule_at(
+        rt.queue,
         rt.now() + timedelta(seconds=wait),
         "workers.jobs.deliver_outbox",
         conversation_id,

@@ -41,6 +41,11 @@ def periodic_jobs(settings: Settings) -> list[Periodic]:
             "check_drafts", "workers.jobs.check_drafts", settings.draft_check_interval_seconds
         ),
         Periodic(
+            "scan_follow_ups",
+            "workers.jobs.scan_follow_ups",
+            settings.follow_up_scan_interval_seconds,
+        ),
+        Periodic(
             "retry_stuck_outbox",
             "workers.jobs.retry_stuck_outbox",
             settings.outbox_sweep_interval_seconds,

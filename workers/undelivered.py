@@ -10,13 +10,16 @@ no rep ever saw the draft, so it is marked ``failed`` and handed over too.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlmodel import Session
 
 from core.config import InboxConfig
-from core.models import Draft
-from workers import drafts, handoffs, notes, outbox
+from core.models import Draft, OutboxItem
+from workers import drafts, follow_up_decisions, handoffs, notes, outbox
+
+log = logging.getLogger(__name__)
 
 
 def hand_off_refused(
@@ -35,6 +38,9 @@ def hand_off_refused(
             continue  # this draft's refusal was handed off already
         draft = session.get(Draft, item.draft_id) if item.draft_id else None
         error = item.last_error or "refused"
+        if draft is not None and draft.follow_up_id is not None:
+            handled |= _follow_up_refused(session, draft, item, error, key=key, now=now)
+            continue
         if item.private:  # the draft's note: no rep saw the draft
             if draft is not None and draft.state == "pending":
                 drafts.retire(session, draft, "failed", now=now)
@@ -60,3 +66,31 @@ def hand_off_refused(
             draft_id=item.draft_id,
         )
     return handled
+
+
+def _follow_up_refused(
+    session: Session, draft: Draft, item: OutboxItem, error: str, *, key: str, now: datetime
+) -> bool:
+    """A follow-up that never got through counts as not sent, and the rep hears why; no
+    customer waits on it, so the conversation is not handed over."""
+    if outbox.exists(session, f"{key}:note"):
+        return False
+    drafts.retire(session, draft, "failed" if item.private else "undelivered", now=now)
+    draft.failure = error
+    follow_up = follow_up_decisions.refused(session, draft, error, now=now)
+    step = f" (step {follow_up.step})" if follow_up else ""
+    log.warning(
+        "conversation %s: follow-up D%s%s was not delivered: %s",
+        item.conversation_id,
+        draft.id,
+        step,
+        error,
+    )
+    outbox.add(
+        session,
+        key=f"{key}:note",
+        conversation_id=item.conversation_id,
+        content=f"⚠️ Follow-up D{draft.id}{step} did not reach the customer: {notes.defang(error)}",
+        now=now,
+    )
+    return True

@@ -91,13 +91,23 @@ class QuickRQScheduler(RQScheduler):
             time.sleep(SCHEDULER_POLL_SECONDS)
 
     def enqueue_scheduled_jobs(self) -> None:
-        # RQ's method, comparing the registry's scores with the time to the microsecond
-        # rather than in whole seconds: a reply timer's score is its exact due time.
         self._status = self.Status.WORKING
         if not self._scheduled_job_registries and self._acquired_locks:
             self.prepare_registries()
+        self.move_due(time.time())
+        self._status = self.Status.STARTED
+
+    def move_due(self, now: float) -> int:
+        """Move every job due by ``now`` onto its queue; returns how many ids it took.
+
+        RQ's pass (rq/scheduler.py, ``enqueue_scheduled_jobs``), comparing the registry's
+        scores with ``now`` to the microsecond rather than in whole seconds: a reply timer's
+        score is its exact due time. An id whose job is gone is dropped, as RQ does; that is
+        safe only because Wingman writes a job and its id together (``queue.schedule_at``).
+        """
+        taken = 0
         for registry in self._scheduled_job_registries:
-            raw = self.connection.zrangebyscore(registry.key, 0, time.time(), start=0, num=1000)
+            raw = self.connection.zrangebyscore(registry.key, 0, now, start=0, num=1000)
             job_ids = [as_text(job_id) for job_id in raw]
             if not job_ids:
                 continue
@@ -114,7 +124,8 @@ class QuickRQScheduler(RQScheduler):
                 for job_id in job_ids:
                     registry.remove(job_id, pipeline=pipeline)
                 pipeline.execute()
-        self._status = self.Status.STARTED
+            taken += len(job_ids)
+        return taken
 
 
 class QuickScheduler(BaseWorker):

@@ -1,4 +1,5 @@
-"""The one date type of the CLI: every --since and --until reads dates the same way."""
+"""The CLI's time types: every --since and --until reads dates the same way, and every
+duration option reads "72h" or "14d" as wingman.toml does."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import click
+
+from core import tomlfile
 
 
 class When(click.ParamType[datetime]):
@@ -43,3 +46,19 @@ class When(click.ParamType[datetime]):
                 ctx,
             )
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+class Duration(click.ParamType[timedelta]):
+    """A duration such as "72h", "14d" or "1d 12h", read as wingman.toml reads them."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return tomlfile.duration(value, "duration")
+        except tomlfile.Invalid as exc:
+            self.fail(str(exc).removeprefix("duration: "), param, ctx)

@@ -33,6 +33,8 @@ MESSAGE_COLUMNS = (
     "draft_state",
     "edit_distance",
     "arm",
+    "follow_up_step",
+    "lead_group",
     "outcome",
     "deal_value",
 )
@@ -54,6 +56,8 @@ CONVERSATION_COLUMNS = (
     "drafts",
     *(f"drafts_{state}" for state in DRAFT_STATES),
     "arm",
+    "lead_group",
+    "follow_ups_sent",
     "outcome",
     "deal_value",
     "cost_usd",

@@ -20,6 +20,7 @@ from tools.export.columns import SENDER_KINDS, YIELD_PER
 _tables = SQLModel.metadata.tables
 messages, conversations, inboxes = _tables["messages"], _tables["conversations"], _tables["inboxes"]
 drafts, outbox, arms = _tables["drafts"], _tables["outbox"], _tables["arms"]
+follow_ups, leads = _tables["follow_ups"], _tables["leads"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ def message_query(filters: Filters) -> Select[Any]:
             drafts.c.state.label("draft_state"),
             drafts.c.edit_distance,
             *_arm_columns(),
+            follow_ups.c.step.label("follow_up_step"),
+            leads.c.group.label("lead_group"),
         )
         .select_from(
             messages.join(conversations, conversations.c.id == messages.c.conversation_id)
@@ -89,6 +92,8 @@ def message_query(filters: Filters) -> Select[Any]:
             .outerjoin(posted, posted.c.message_id == messages.c.id)
             .outerjoin(drafts, drafts.c.id == posted.c.draft_id)
             .outerjoin(arms, arms.c.id == drafts.c.arm_id)
+            .outerjoin(follow_ups, follow_ups.c.id == drafts.c.follow_up_id)
+            .outerjoin(leads, leads.c.conversation_id == conversations.c.id)
         )
         .where(*_window(messages.c.created_at, filters))
         .order_by(messages.c.conversation_id, messages.c.created_at, messages.c.id)
@@ -147,6 +152,14 @@ def conversation_query(filters: Filters) -> Select[Any]:
         .group_by(drafts.c.conversation_id)
         .subquery("written")
     )
+    followed = (
+        select(
+            follow_ups.c.conversation_id,
+            _count_where(follow_ups.c.state, "sent").label("follow_ups_sent"),
+        )
+        .group_by(follow_ups.c.conversation_id)
+        .subquery("followed")
+    )
     return (
         select(
             conversations.c.id,
@@ -162,6 +175,8 @@ def conversation_query(filters: Filters) -> Select[Any]:
             replies.c.first_reply_at,
             *(c for c in written.c if c.name not in ("conversation_id", "arm_id")),
             *_arm_columns(),
+            leads.c.group.label("lead_group"),
+            followed.c.follow_ups_sent,
         )
         .select_from(
             conversations.join(stats, stats.c.conversation_id == conversations.c.id)
@@ -169,6 +184,8 @@ def conversation_query(filters: Filters) -> Select[Any]:
             .outerjoin(replies, replies.c.conversation_id == conversations.c.id)
             .outerjoin(written, written.c.conversation_id == conversations.c.id)
             .outerjoin(arms, arms.c.id == written.c.arm_id)
+            .outerjoin(leads, leads.c.conversation_id == conversations.c.id)
+            .outerjoin(followed, followed.c.conversation_id == conversations.c.id)
         )
         .where(*_window(stats.c.first_message_at, filters))
         .order_by(conversations.c.id)

@@ -110,6 +110,8 @@ def message_rows(
         arm_experiment,
         arm_key,
         arm_version,
+        follow_up_step,
+        lead_group,
     ) in records:
         if current[0] != conversation_id:  # records come grouped by conversation
             current = (conversation_id, _outcome(labels, custom_attributes, status))
@@ -136,6 +138,8 @@ def message_rows(
             "draft_state": draft_state,
             "edit_distance": edit_distance,
             "arm": _arm(arm_experiment, arm_key, arm_version),
+            "follow_up_step": follow_up_step,
+            "lead_group": lead_group,
             "outcome": result,
             "deal_value": value,
         }
@@ -190,6 +194,8 @@ def conversation_rows(
             "drafts": r.drafts or 0,
             **{f"drafts_{s}": int(r._mapping[f"drafts_{s}"] or 0) for s in DRAFT_STATES},
             "arm": _arm(r.arm_experiment, r.arm_key, r.version),
+            "lead_group": r.lead_group,
+            "follow_ups_sent": int(r.follow_ups_sent or 0),
             "outcome": result,
             "deal_value": value,
             "cost_usd": round(float(dollars), 6),
