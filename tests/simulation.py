@@ -187,6 +187,10 @@ JUMPS = (
     HOUR + 1,
     23 * HOUR,
     25 * HOUR,
+    # Past a follow-up step: the first (20 min), the second (3 h) and the late one (30 h).
+    21 * 60,
+    3 * HOUR + 60,
+    31 * HOUR,
 )
 WEIGHTS = {
     "customer": 20,
