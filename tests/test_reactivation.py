@@ -6,15 +6,19 @@ opt-out or the holdout stops it."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from sqlmodel import Session, col, select
 
 from core.autonomy import set_inbox_autonomy
 from core.autonomy_levels import Autonomy
 from core.models import Draft, FollowUp, Lead, OptOut
 from tests.world import DEBOUNCE, World
+from workers import reply_work
 from workers.llm import Reply
+from workers.reply_work import Acting
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -380,3 +384,42 @@ def test_a_follow_up_the_channel_refused_counts_as_not_sent_and_is_reported(
     world.control("channel_failed", conversation_id=conversation, message_id=bubble, error=error)
     world.settle()  # a repeated update changes nothing more
     assert len([n for n in world.notes(conversation) if error in n]) == 1
+
+
+def test_an_arms_price_floor_holds_for_follow_ups_on_autopilot(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guardrails check what a follow-up says against the contact's arm, as for replies:
+    a price under the arm's floor never goes out on its own."""
+    configure(world)
+    conversation = answered_lead(world)
+    real = reply_work.acting_as
+
+    def with_a_floor(*args: Any) -> Acting:
+        acting = real(*args)
+        arm = SimpleNamespace(
+            id=None, instructions="", show_prices=[], price_floor="219.00", price_ceiling=None
+        )
+        return Acting(arm, Autonomy.AUTOPILOT, acting.window)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("workers.follow_up_work.acting_as", with_a_floor)
+    world.composer.add(Reply(bubbles=["The Trail Tent 2P is yours for €99 today!"]))
+    scan(world, 21 * MINUTE)
+    assert not any("€99" in text for text in world.public(conversation))
+    [step] = follow_ups(world)
+    assert step.state == "pending"
+    assert "Failed checks" in world.notes(conversation)[-1]
+
+
+def test_the_per_contact_cap_skips_a_step_and_says_why(world: World) -> None:
+    configure(world, extra="max_per_contact = 1")
+    conversation = answered_lead(world)
+    world.composer.add(Reply(bubbles=FOLLOW_UP_TEXT))
+    scan(world, 21 * MINUTE)
+    world.rep_note(conversation, "/send")
+    world.settle()
+    scan(world, 3 * HOUR)
+    steps = follow_ups(world)
+    assert [(f.step, f.state) for f in steps] == [(1, "sent"), (2, "skipped")]
+    assert steps[1].reason == "contact_cap: 1 follow-up(s) within 7 day(s)"
+    assert len(follow_up_drafts(world)) == 1

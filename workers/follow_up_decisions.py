@@ -33,13 +33,17 @@ def template_of(session: Session, draft: Draft) -> dict[str, Any] | None:
     return follow_up.template_params
 
 
+def record(follow_up: FollowUp, state: str, reason: str | None, now: datetime) -> None:
+    """A step's decision: its state, why (for any but sent), and when."""
+    follow_up.state, follow_up.reason, follow_up.decided_at = state, reason, now
+
+
 def decided(session: Session, draft: Draft, fate: str, *, now: datetime) -> None:
     """Record a follow-up draft's fate on its step; replies (no step) are left alone."""
     follow_up = follow_up_of(session, draft)
     if follow_up is None or fate not in _STEP:
         return
-    state, reason = _STEP[fate]
-    follow_up.state, follow_up.reason, follow_up.decided_at = state, reason, now
+    record(follow_up, *_STEP[fate], now)
 
 
 def refused(session: Session, draft: Draft, error: str, *, now: datetime) -> FollowUp | None:
@@ -47,7 +51,5 @@ def refused(session: Session, draft: Draft, error: str, *, now: datetime) -> Fol
     follow_up = follow_up_of(session, draft)
     if follow_up is None:
         return None
-    follow_up.state = "undelivered"
-    follow_up.reason = f"channel_refused: {error}"
-    follow_up.decided_at = now
+    record(follow_up, "undelivered", f"channel_refused: {error}", now)
     return follow_up

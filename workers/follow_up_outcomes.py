@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from core.autonomy_levels import Autonomy
 from core.db import session_scope
 from core.models import Draft, FollowUp
-from workers import drafts, follow_ups, notes, outbox
+from workers import drafts, follow_up_decisions, follow_ups, notes, outbox
 from workers.context import WorkerContext
 from workers.llm import Usage
 from workers.reply_outcomes import usage_columns
@@ -46,7 +46,7 @@ def store_template(work: Work, deps: WorkerContext) -> None:
                 template_params=follow_up.template_params,
                 now=now,
             )
-            decide(follow_up, "sent", None, now)
+            follow_up_decisions.record(follow_up, "sent", None, now)
             return
         note(session, work, draft, now, template=True)
         follow_up.state = "pending"
@@ -108,7 +108,3 @@ def note(
 def locked(session: Session, follow_up_id: int) -> FollowUp | None:
     query = select(FollowUp).where(FollowUp.id == follow_up_id).with_for_update()
     return session.exec(query.execution_options(populate_existing=True)).first()
-
-
-def decide(follow_up: FollowUp, state: str, reason: str | None, now: datetime) -> None:
-    follow_up.state, follow_up.reason, follow_up.decided_at = state, reason, now

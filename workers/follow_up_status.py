@@ -84,11 +84,10 @@ def _live(
             if verdict.reason in ("opted_out", "autonomy_off"):
                 report.not_dormant[verdict.reason] += 1
             continue
+        recorded = follow_up_leads.recorded_steps(session, conversation.id, quiet.last_customer_id)
         step_plan = plan(
             schedule=settings.schedule,
-            recorded=follow_up_leads.recorded_steps(
-                session, conversation.id, quiet.last_customer_id
-            ),
+            recorded=recorded,
             last_customer_at=quiet.last_customer_at,
             now=now,
             channel=conversation.channel,
@@ -102,14 +101,6 @@ def _live(
         elif step_plan.action == "skip":
             report.would_skip[step_plan.reason.split(":", 1)[0]] += 1
         if step_plan.action in ("wait", "not_yet") and step_plan.next_at is not None:
-            step = step_plan.step or (
-                max(
-                    follow_up_leads.recorded_steps(
-                        session, conversation.id, quiet.last_customer_id
-                    ),
-                    default=0,
-                )
-                + 1
-            )
+            step = step_plan.step or max(recorded, default=0) + 1
             report.upcoming.append((step_plan.next_at, conversation.display_id, step))
     report.upcoming.sort()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlmodel import Session
 
@@ -21,10 +22,10 @@ from core.db import session_scope
 from core.follow_up_switch import follow_ups_enabled
 from core.models import Conversation, FollowUp
 from core.opt_outs import opt_out
-from experiments import enrolment
 from workers import (
     autopilot,
     drafts,
+    follow_up_decisions,
     follow_up_leads,
     follow_ups,
     guardrails,
@@ -38,7 +39,7 @@ from workers.follow_up_plan import dormant
 from workers.gate import effective_autonomy
 from workers.llm import ComposerError, Prompt, Reply, Usage
 from workers.playbook import follow_up_text
-from workers.reply_work import prompt_for
+from workers.reply_work import acting_as, prompt_for
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class Work:
     arm_id: int | None
     prompt: Prompt | None  # None for a template
     knowledge: str = ""
+    price_floor: Decimal | None = None
+    price_ceiling: Decimal | None = None
 
 
 def write(follow_up_id: int, deps: WorkerContext) -> None:
@@ -82,29 +85,17 @@ def _gather(session: Session, follow_up_id: int, deps: WorkerContext) -> Work | 
     now = deps.now()
     why = _why_not(session, follow_up, conversation, inbox, deps)
     if why is not None:
-        outcomes.decide(follow_up, "cancelled", why, now)
+        follow_up_decisions.record(follow_up, "cancelled", why, now)
         log.info("conversation %s: follow-up cancelled: %s", conversation.display_id, why)
         return None
     autonomy = effective_autonomy(
         inbox_autonomy(session, inbox.inbox_id, deps.config),
         human_assignee=conversation.assignee_type == "User",
     )
-    arm = None
-    if inbox.experiment and conversation.contact_id:
-        arm = enrolment.arm_for(
-            session,
-            contact_id=conversation.contact_id,
-            experiment=inbox.experiment,
-            rng=deps.rng,
-            now=now,
-        )
-    if arm is not None:
-        autonomy = min(autonomy, Autonomy(arm.autonomy), key=lambda a: a.rank)
-    window = drafts.conversation_window(session, conversation, now)
-    if not window.known and autonomy is Autonomy.AUTOPILOT:
-        autonomy = Autonomy.DRAFT
+    acting = acting_as(session, conversation, inbox, deps, autonomy)
+    arm, autonomy, window = acting.arm, acting.autonomy, acting.window
     if follow_up.kind == "message" and not window.open:
-        outcomes.decide(follow_up, "skipped", f"window_closed: {window.reason}", now)
+        follow_up_decisions.record(follow_up, "skipped", f"window_closed: {window.reason}", now)
         return None
     steps = len(inbox.follow_ups.schedule)
     prompt = None
@@ -129,6 +120,8 @@ def _gather(session: Session, follow_up_id: int, deps: WorkerContext) -> Work | 
         arm_id=arm.id if arm else None,
         prompt=prompt,
         knowledge=knowledge,
+        price_floor=acting.price_floor,
+        price_ceiling=acting.price_ceiling,
     )
 
 
@@ -183,7 +176,7 @@ def _compose(work: Work, deps: WorkerContext) -> None:
             draft = outcomes.new_draft(session, work, now, bubbles=[], state="failed", usage=usage)
             draft.failure = failure
             if follow_up.state == "queued":
-                outcomes.decide(follow_up, "failed", failure, now)
+                follow_up_decisions.record(follow_up, "failed", failure, now)
                 log.warning("conversation %s: follow-up failed: %s", work.display_id, failure)
             return
         draft = outcomes.new_draft(
@@ -206,7 +199,7 @@ def _compose(work: Work, deps: WorkerContext) -> None:
                 conversation_id=work.conversation_id,
                 now=now,
             )
-            outcomes.decide(follow_up, "cancelled", draft.failure, now)
+            follow_up_decisions.record(follow_up, "cancelled", draft.failure, now)
             follow_ups.cancel_for_contact(
                 session, contact.contact_id, reason="opted_out: the contact opted out", now=now
             )
@@ -216,6 +209,8 @@ def _compose(work: Work, deps: WorkerContext) -> None:
             inbox=work.inbox,
             knowledge=work.knowledge,
             system_prompt=work.prompt.playbook,
+            price_floor=work.price_floor,
+            price_ceiling=work.price_ceiling,
         )
         draft.guardrails = checks.to_json()
         if work.autonomy is Autonomy.AUTOPILOT and checks.passed and work.window_open:
@@ -224,7 +219,7 @@ def _compose(work: Work, deps: WorkerContext) -> None:
             autopilot.send(
                 session, work.conversation_id, draft, quiet, inbox=work.inbox, waiting=[], now=now
             )
-            outcomes.decide(follow_up, "sent", None, now)
+            follow_up_decisions.record(follow_up, "sent", None, now)
             return
         outcomes.note(session, work, draft, now, warnings=guardrails.describe_failures(checks))
         follow_up.state = "pending"

@@ -24,7 +24,7 @@ from core.follow_up_switch import follow_ups_enabled
 from core.models import Draft, FollowUp, FollowUpSwitch, OutboxItem
 from core.upserts import dialect_insert
 from experiments.holdout import HOLDOUT, lead_for
-from workers import drafts, follow_up_leads
+from workers import drafts, follow_up_decisions, follow_up_leads
 from workers.context import WorkerContext
 from workers.follow_up_plan import Plan, dormant, plan
 
@@ -232,7 +232,7 @@ def cancel_open(
         )
     )
     for follow_up in cancelled:
-        follow_up.state, follow_up.reason, follow_up.decided_at = "cancelled", reason, now
+        follow_up_decisions.record(follow_up, "cancelled", reason, now)
     _retire_drafts(session, [f.id for f in cancelled if f.id is not None], reason, now)
     _cancel_unsent(session, conversation_id)
     return cancelled

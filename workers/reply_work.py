@@ -16,13 +16,14 @@ from sqlmodel import Session
 from core.autonomy import inbox_autonomy
 from core.autonomy_levels import Autonomy
 from core.config import InboxConfig
-from core.models import Conversation, Message
+from core.models import Arm, Conversation, Message
 from experiments import enrolment
 from workers import drafts, history, notes
 from workers.context import WorkerContext
 from workers.gate import bot_may_act, effective_autonomy
 from workers.llm import CacheTTL, Prompt, Turn
 from workers.playbook import ArmLike, arm_text, knowledge_text, system_text
+from workers.windows import Window
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,53 @@ def gather(
                 pending.id,
             )
             return None
+    acting = acting_as(session, conversation, inbox, deps, autonomy)
+    arm, autonomy = acting.arm, acting.autonomy
+    knowledge = deps.knowledge.load(inbox.knowledge_path)
+    prompt = prompt_for(session, conversation, inbox, deps, arm=arm, hint=hint)
+    return ReplyWork(
+        conversation.display_id,
+        inbox,
+        waiting,
+        prompt,
+        notes.mention_for(conversation, inbox),
+        knowledge=knowledge.text,
+        autonomy=autonomy,
+        window_open=acting.window.open,
+        arm_id=arm.id if arm else None,
+        price_floor=acting.price_floor,
+        price_ceiling=acting.price_ceiling,
+    )
+
+
+@dataclass(frozen=True)
+class Acting:
+    """How far the bot may go in a conversation now: the contact's experiment arm, the
+    autonomy it may act with, and the channel's window."""
+
+    arm: Arm | None
+    autonomy: Autonomy
+    window: Window
+
+    @property
+    def price_floor(self) -> Decimal | None:
+        return Decimal(self.arm.price_floor) if self.arm and self.arm.price_floor else None
+
+    @property
+    def price_ceiling(self) -> Decimal | None:
+        return Decimal(self.arm.price_ceiling) if self.arm and self.arm.price_ceiling else None
+
+
+def acting_as(
+    session: Session,
+    conversation: Conversation,
+    inbox: InboxConfig,
+    deps: WorkerContext,
+    autonomy: Autonomy,
+) -> Acting:
+    """``autonomy`` (the inbox's, capped by a human assignee) capped again by the contact's
+    arm (assigned on first use) and by a channel Wingman doesn't know; replies and
+    follow-ups alike."""
     arm = None
     if inbox.experiment and conversation.contact_id:
         arm = enrolment.arm_for(
@@ -88,25 +136,11 @@ def gather(
     if arm is not None:
         # The arm lowers autonomy, never raises it: off < draft < autopilot.
         autonomy = min(autonomy, Autonomy(arm.autonomy), key=lambda a: a.rank)
-    knowledge = deps.knowledge.load(inbox.knowledge_path)
-    prompt = prompt_for(session, conversation, inbox, deps, arm=arm, hint=hint)
     channel_window = drafts.conversation_window(session, conversation, deps.now())
     if not channel_window.known and autonomy is Autonomy.AUTOPILOT:
         # A channel Wingman doesn't know fails closed: a rep sends, never the bot alone.
         autonomy = Autonomy.DRAFT
-    return ReplyWork(
-        conversation.display_id,
-        inbox,
-        waiting,
-        prompt,
-        notes.mention_for(conversation, inbox),
-        knowledge=knowledge.text,
-        autonomy=autonomy,
-        window_open=channel_window.open,
-        arm_id=arm.id if arm else None,
-        price_floor=Decimal(arm.price_floor) if arm and arm.price_floor else None,
-        price_ceiling=Decimal(arm.price_ceiling) if arm and arm.price_ceiling else None,
-    )
+    return Acting(arm, autonomy, channel_window)
 
 
 def prompt_for(
